@@ -1,0 +1,189 @@
+//! `eee`: the native command-line tool of EarthEmbeddingExplorer.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod demo;
+
+#[derive(Parser)]
+#[command(name = "eee", version, about = "EarthEmbeddingExplorer: Major TOM grid, embedding files, encoders and the demo index")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Major TOM grid look-ups.
+    #[command(subcommand)]
+    Grid(GridCommand),
+    /// Print an embedding as JSON.
+    #[command(subcommand)]
+    Encode(EncodeCommand),
+    /// Build the bundled demo index.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+    /// Search an embedding file (local path or http(s) URL) and print the top matches as JSON.
+    #[command(allow_negative_numbers = true)]
+    Search {
+        /// GeoParquet embedding file.
+        file: String,
+        /// Query by an existing tile (cell id such as 337U_1155R).
+        #[arg(long, conflicts_with_all = ["lat", "lon"])]
+        tile: Option<String>,
+        /// Query latitude in degrees (needs --lon and --weights).
+        #[arg(long, requires_all = ["lon", "weights"])]
+        lat: Option<f64>,
+        /// Query longitude in degrees.
+        #[arg(long)]
+        lon: Option<f64>,
+        /// SatCLIP location-encoder weights (safetensors with the checkpoint's key names).
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// Number of results.
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+    },
+    /// Serve a folder over HTTP with Range support (for the built app).
+    Serve {
+        #[arg(long, default_value = "dist")]
+        dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        address: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum GridCommand {
+    /// Print the id of the cell that contains a point.
+    #[command(allow_negative_numbers = true)]
+    Cell { lat: f64, lon: f64 },
+    /// Print the corners and centre of a cell as JSON.
+    Bounds { cell: String },
+}
+
+#[derive(Subcommand)]
+enum EncodeCommand {
+    /// Embed a location with the SatCLIP location encoder.
+    #[command(allow_negative_numbers = true)]
+    Location {
+        lat: f64,
+        lon: f64,
+        /// Weights: safetensors with `model.location.nnet.*` tensors.
+        #[arg(long)]
+        weights: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Write the demo index (GeoParquet files and encoder weights) into a folder.
+    Build {
+        /// Natural Earth land polygons as TopoJSON (npm package world-atlas 2.0.2).
+        #[arg(long, default_value = "node_modules/world-atlas/land-50m.json")]
+        land: PathBuf,
+        #[arg(long, default_value = "public/demo")]
+        out: PathBuf,
+        /// Seed of the random location-encoder weights.
+        #[arg(long, default_value_t = demo::DEFAULT_SEED)]
+        seed: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Grid(GridCommand::Cell { lat, lon }) => {
+            let cell = eee::grid::Grid::core().cell_at(lat, lon).map_err(|e| e.to_string())?;
+            println!("{cell}");
+            Ok(())
+        }
+        Command::Grid(GridCommand::Bounds { cell }) => print_bounds(&cell),
+        Command::Encode(EncodeCommand::Location { lat, lon, weights }) => {
+            let encoder = load_location_encoder(&weights)?;
+            let embedding = futures::executor::block_on(encoder.embed(&[(lat, lon)])).map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string(&embedding[0]).expect("floats serialise"));
+            Ok(())
+        }
+        Command::Demo(DemoCommand::Build { land, out, seed }) => demo::build(&land, &out, seed),
+        Command::Search { file, tile, lat, lon, weights, k } => search(&file, tile, lat.zip(lon), weights, k),
+        Command::Serve { dir, address } => eee::data::server::StaticServer::run_forever(dir, &address).map_err(|e| format!("serving on {address} failed: {e}")),
+    }
+}
+
+fn print_bounds(id: &str) -> Result<(), String> {
+    let (cell, bounds) = eee::grid::Grid::core().bounds_of_id(id).map_err(|e| e.to_string())?;
+    let (lat, lon) = bounds.centre();
+    let report = serde_json::json!({
+        "cell": cell.to_string(),
+        "grid_row_u": cell.row,
+        "grid_col_r": cell.col,
+        "south": bounds.south,
+        "north": bounds.north,
+        "west": bounds.west,
+        "east": bounds.east,
+        "corners": [[bounds.south, bounds.west], [bounds.south, bounds.east], [bounds.north, bounds.east], [bounds.north, bounds.west]],
+        "centre": [lat, lon],
+    });
+    println!("{}", serde_json::to_string_pretty(&report).expect("JSON value serialises"));
+    Ok(())
+}
+
+fn load_location_encoder(weights: &PathBuf) -> Result<eee::encoders::satclip::LocationEncoder, String> {
+    let bytes = std::fs::read(weights).map_err(|e| format!("reading weights {} failed: {e}", weights.display()))?;
+    eee::encoders::satclip::LocationEncoder::from_safetensors(&bytes, Default::default()).map_err(|e| format!("{}: {e}", weights.display()))
+}
+
+fn search(file: &str, tile: Option<String>, point: Option<(f64, f64)>, weights: Option<PathBuf>, k: usize) -> Result<(), String> {
+    use eee::data::geoparquet::{ReadOptions, read_table};
+    use eee::data::native::NativeSource;
+    use eee::data::range::RangeSource;
+
+    let source = NativeSource::open(file);
+    let table = futures::executor::block_on(read_table(&source, &ReadOptions::default(), &mut |_, _| {})).map_err(|e| e.to_string())?;
+    let query = match (tile, point, weights) {
+        (Some(id), _, _) => {
+            let index = table.grid_cell.iter().position(|c| *c == id).ok_or_else(|| format!("tile {id} is not in {file}"))?;
+            table.embeddings.row(index)
+        }
+        (None, Some((lat, lon)), Some(weights)) => {
+            let encoder = load_location_encoder(&weights)?;
+            let mut rows = futures::executor::block_on(encoder.embed(&[(lat, lon)])).map_err(|e| e.to_string())?;
+            rows.remove(0)
+        }
+        _ => return Err("give --tile CELL, or --lat, --lon and --weights".to_string()),
+    };
+    let scores = table.embeddings.cosine_scores(&query).map_err(|e| e.to_string())?;
+    let hits = eee::search::top_k(&scores, k);
+    let rows: Vec<serde_json::Value> = hits
+        .iter()
+        .enumerate()
+        .map(|(rank, hit)| {
+            serde_json::json!({
+                "rank": rank + 1,
+                "score": hit.score,
+                "grid_cell": table.grid_cell[hit.index],
+                "lat": table.lat[hit.index],
+                "lon": table.lon[hit.index],
+                "product_id": table.product_id[hit.index],
+                "timestamp": table.timestamp[hit.index],
+            })
+        })
+        .collect();
+    let stats = source.stats();
+    let report = serde_json::json!({"tiles": table.len(), "requests": stats.requests, "bytes": stats.bytes, "results": rows});
+    println!("{}", serde_json::to_string_pretty(&report).expect("JSON value serialises"));
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! Query encoders implemented with burn, and the loading of their weights.
+
+pub mod satclip;
+pub mod weights;

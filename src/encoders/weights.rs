@@ -1,0 +1,81 @@
+//! Reading checkpoint tensors from safetensors files by their original key names.
+
+use std::collections::BTreeSet;
+
+use burn::module::Param;
+use burn::prelude::*;
+use safetensors::{Dtype, SafeTensors};
+
+/// Errors from loading weights. Messages name the tensor key.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WeightsError {
+    #[error("the weights file is not a valid safetensors file ({0}): convert the checkpoint with `eee convert` or check the download")]
+    Format(String),
+    #[error("tensor {key:?} is missing from the weights file: it is not a checkpoint of this model")]
+    Missing { key: String },
+    #[error("tensor {key:?} has shape {found:?} but the model needs {expected:?}: the checkpoint is for a different model size")]
+    Shape { key: String, expected: Vec<usize>, found: Vec<usize> },
+    #[error("tensor {key:?} has data type {found}, but only F32, F16 and BF16 are supported")]
+    DType { key: String, found: String },
+    #[error("the weights file has tensors this model does not use: {keys}. It is a checkpoint of another model")]
+    Unused { keys: String },
+    #[error("tensor {key:?} contains a non-finite value at position {index}: the file is corrupt")]
+    NonFinite { key: String, index: usize },
+}
+
+/// A safetensors file whose tensors are taken one by one; [`TensorFile::finish`] reports
+/// tensors that no module consumed.
+pub struct TensorFile<'a> {
+    tensors: SafeTensors<'a>,
+    prefix: String,
+    remaining: BTreeSet<String>,
+}
+
+impl<'a> TensorFile<'a> {
+    /// Parses `bytes`; only keys that start with `prefix` belong to the model.
+    pub fn parse(bytes: &'a [u8], prefix: &str) -> Result<Self, WeightsError> {
+        let tensors = SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format(e.to_string()))?;
+        let remaining = tensors.names().into_iter().filter(|k| k.starts_with(prefix)).map(|k| k.to_string()).collect();
+        Ok(TensorFile { tensors, prefix: prefix.to_string(), remaining })
+    }
+
+    /// Reads `{prefix}{name}` as f32 values after checking its shape.
+    pub fn take(&mut self, name: &str, expected: &[usize]) -> Result<Vec<f32>, WeightsError> {
+        let key = format!("{}{name}", self.prefix);
+        let view = self.tensors.tensor(&key).map_err(|_| WeightsError::Missing { key: key.clone() })?;
+        if view.shape() != expected {
+            return Err(WeightsError::Shape { key, expected: expected.to_vec(), found: view.shape().to_vec() });
+        }
+        let data = view.data();
+        let values: Vec<f32> = match view.dtype() {
+            Dtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+            Dtype::F16 => data.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+            Dtype::BF16 => data.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+            other => return Err(WeightsError::DType { key, found: format!("{other:?}") }),
+        };
+        if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+            return Err(WeightsError::NonFinite { key, index });
+        }
+        self.remaining.remove(&key);
+        Ok(values)
+    }
+
+    /// A PyTorch `nn.Linear`-style layer (`weight` [out, in], `bias` [out]) as a burn [`Linear`],
+    /// whose weight is stored [in, out].
+    pub fn take_linear(&mut self, name: &str, d_input: usize, d_output: usize, device: &Device) -> Result<burn::nn::Linear, WeightsError> {
+        let weight = self.take(&format!("{name}.weight"), &[d_output, d_input])?;
+        let bias = self.take(&format!("{name}.bias"), &[d_output])?;
+        let weight = Tensor::<2>::from_data(TensorData::new(weight, [d_output, d_input]), device).transpose();
+        let bias = Tensor::<1>::from_data(TensorData::new(bias, [d_output]), device);
+        Ok(burn::nn::Linear { weight: Param::from_tensor(weight), bias: Some(Param::from_tensor(bias)) })
+    }
+
+    /// Fails if tensors under the prefix were left over.
+    pub fn finish(self) -> Result<(), WeightsError> {
+        if self.remaining.is_empty() {
+            Ok(())
+        } else {
+            Err(WeightsError::Unused { keys: self.remaining.into_iter().collect::<Vec<_>>().join(", ") })
+        }
+    }
+}

@@ -1,0 +1,592 @@
+//! The Leptos app: query panel, map, threshold, results and status line.
+
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsValue;
+
+use super::loader::{self, DEFAULT_CATALOG};
+use super::map::{self, Layers};
+use super::params::{self, Params, Query};
+use super::view::MapView;
+use crate::data::catalog::{Catalog, Dataset};
+use crate::data::geoparquet::EmbeddingTable;
+use crate::data::topo::Ring;
+use crate::encoders::satclip::LocationEncoder;
+use crate::search::{self, Hit, MAX_TOP_K, PERMILLE_RANGE, Threshold};
+
+const CANVAS_WIDTH: f64 = 1200.0;
+const CANVAS_HEIGHT: f64 = 600.0;
+
+/// Mounts the app on `<body>`.
+pub fn mount() {
+    console_error_panic_hook::set_once();
+    let _ = console_log::init_with_level(log::Level::Info);
+    leptos::mount::mount_to_body(App);
+}
+
+fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
+/// Durations of the stages of the last query, in milliseconds, and what was fetched.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Timings {
+    fetch: Option<f64>,
+    encode: Option<f64>,
+    score: Option<f64>,
+    draw: Option<f64>,
+    requests: u64,
+    bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ClickMode {
+    Location,
+    Tile,
+}
+
+/// Signals shared by the components.
+#[derive(Clone, Copy)]
+struct State {
+    catalog_url: StoredValue<String>,
+    catalog: RwSignal<Option<Catalog>>,
+    dataset_id: RwSignal<String>,
+    table: RwSignal<Option<Rc<EmbeddingTable>>, LocalStorage>,
+    encoder: StoredValue<Option<(String, Rc<LocationEncoder>)>, LocalStorage>,
+    rings: RwSignal<Rc<Vec<Ring>>, LocalStorage>,
+    scores: RwSignal<Option<Rc<Vec<f32>>>, LocalStorage>,
+    query: RwSignal<Option<Query>>,
+    lat_text: RwSignal<String>,
+    lon_text: RwSignal<String>,
+    permille: RwSignal<u32>,
+    k: RwSignal<usize>,
+    click_mode: RwSignal<ClickMode>,
+    timings: RwSignal<Timings>,
+    progress: RwSignal<Option<(u64, u64)>>,
+    error: RwSignal<Option<String>>,
+    notices: RwSignal<Vec<String>>,
+    view: RwSignal<MapView>,
+    busy: RwSignal<bool>,
+    /// Incremented by every query, so a slow query cannot overwrite a newer one.
+    generation: StoredValue<u64>,
+}
+
+impl State {
+    fn dataset(&self) -> Option<Dataset> {
+        let id = self.dataset_id.get_untracked();
+        self.catalog.with_untracked(|c| c.as_ref().and_then(|c| c.dataset(&id).cloned()))
+    }
+
+    fn fail(&self, message: impl Into<String>) {
+        let message = message.into();
+        log::error!("app: {message}");
+        self.error.set(Some(message));
+    }
+
+    /// Writes the current query into the address bar, so the link reproduces it.
+    fn update_url(&self) {
+        let catalog = self.catalog_url.get_value();
+        let params = Params {
+            catalog: (catalog != DEFAULT_CATALOG).then_some(catalog),
+            dataset: Some(self.dataset_id.get_untracked()),
+            query: self.query.get_untracked(),
+            permille: self.permille.get_untracked(),
+            k: self.k.get_untracked(),
+        };
+        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+            let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&params.to_query_string()));
+        }
+    }
+}
+
+#[component]
+fn App() -> impl IntoView {
+    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    let (initial, notices) = params::parse(&search);
+    let (lat_text, lon_text) = match &initial.query {
+        Some(Query::Location { lat, lon }) => (lat.to_string(), lon.to_string()),
+        _ => (String::new(), String::new()),
+    };
+    let state = State {
+        catalog_url: StoredValue::new(initial.catalog.clone().unwrap_or_else(|| DEFAULT_CATALOG.to_string())),
+        catalog: RwSignal::new(None),
+        dataset_id: RwSignal::new(initial.dataset.clone().unwrap_or_default()),
+        table: RwSignal::new_local(None),
+        encoder: StoredValue::new_local(None),
+        rings: RwSignal::new_local(Rc::new(Vec::new())),
+        scores: RwSignal::new_local(None),
+        query: RwSignal::new(None),
+        lat_text: RwSignal::new(lat_text),
+        lon_text: RwSignal::new(lon_text),
+        permille: RwSignal::new(initial.permille),
+        k: RwSignal::new(initial.k),
+        click_mode: RwSignal::new(ClickMode::Location),
+        timings: RwSignal::new(Timings::default()),
+        progress: RwSignal::new(None),
+        error: RwSignal::new(None),
+        notices: RwSignal::new(notices),
+        view: RwSignal::new(MapView::world(CANVAS_WIDTH, CANVAS_HEIGHT)),
+        busy: RwSignal::new(false),
+        generation: StoredValue::new(0),
+    };
+    provide_context(state);
+    spawn_local(start(state, initial.query));
+
+    view! {
+        <header>
+            <h1>"EarthEmbeddingExplorer"</h1>
+            <p class="tagline">"Where on Earth looks like this? Similarity search over Major TOM embeddings, computed in your browser."</p>
+        </header>
+        <main>
+            <QueryPanel/>
+            <Messages/>
+            <MapCanvas/>
+            <StatusLine/>
+            <Results/>
+        </main>
+    }
+}
+
+/// Loads the catalog, the basemap and the dataset, then runs the query from the link.
+async fn start(state: State, query: Option<Query>) {
+    let catalog_url = state.catalog_url.get_value();
+    match loader::load_catalog(&catalog_url).await {
+        Ok(catalog) => {
+            let wanted = state.dataset_id.get_untracked();
+            let chosen = if catalog.dataset(&wanted).is_some() {
+                wanted
+            } else {
+                let fallback = catalog.datasets.iter().find(|d| d.demo).unwrap_or(&catalog.datasets[0]).id.clone();
+                if !wanted.is_empty() {
+                    state.notices.update(|n| n.push(format!("dataset {wanted:?} is not in the catalog; showing {fallback:?}")));
+                }
+                fallback
+            };
+            state.dataset_id.set(chosen);
+            state.catalog.set(Some(catalog));
+        }
+        Err(message) => {
+            state.fail(message);
+            return;
+        }
+    }
+    match loader::load_basemap().await {
+        Ok(rings) => state.rings.set(Rc::new(rings)),
+        Err(message) => state.notices.update(|n| n.push(format!("{message}; the map is drawn without coastlines"))),
+    }
+    load_dataset(state).await;
+    if let Some(query) = query {
+        run_query(state, query).await;
+    }
+}
+
+async fn load_dataset(state: State) {
+    let Some(dataset) = state.dataset() else { return };
+    state.table.set(None);
+    state.scores.set(None);
+    state.busy.set(true);
+    state.progress.set(Some((0, 1000)));
+    let started = now_ms();
+    let progress = move |done: u64, total: u64| state.progress.set(Some((done, total)));
+    let result = loader::load_dataset(&state.catalog_url.get_value(), &dataset, &progress).await;
+    state.progress.set(None);
+    state.busy.set(false);
+    match result {
+        Ok(loaded) => {
+            state.timings.set(Timings { fetch: Some(now_ms() - started), requests: loaded.stats.requests, bytes: loaded.stats.bytes, ..Timings::default() });
+            state.table.set(Some(loaded.table));
+        }
+        Err(message) => state.fail(format!("{message}. The dataset could not be loaded; pick another dataset or fix the catalog entry")),
+    }
+}
+
+/// Embeds or looks up the query vector, then scores every tile.
+async fn run_query(state: State, query: Query) {
+    let generation = state.generation.get_value() + 1;
+    state.generation.set_value(generation);
+    state.error.set(None);
+    let Some(table) = state.table.get_untracked() else {
+        state.fail("the dataset is not loaded yet; wait for the progress bar to finish, or pick a dataset that loads");
+        return;
+    };
+    let Some(dataset) = state.dataset() else { return };
+    let mut timings = Timings { requests: state.timings.get_untracked().requests, bytes: state.timings.get_untracked().bytes, ..Timings::default() };
+
+    let vector = match &query {
+        Query::Tile(id) => match table.grid_cell.iter().position(|c| c == id) {
+            Some(index) => table.embeddings.row(index),
+            None => {
+                state.fail(format!("tile {id} is not in dataset {:?}; click a tile on the map or pick one from the results", dataset.id));
+                return;
+            }
+        },
+        Query::Location { lat, lon } => {
+            let Some(weights) = dataset.location_weights.clone() else {
+                state.fail(format!("dataset {:?} has no location encoder in this app yet; query by tile instead (map click mode \"more like this\")", dataset.id));
+                return;
+            };
+            let fetch_started = now_ms();
+            let encoder = match location_encoder(state, &weights).await {
+                Ok(encoder) => encoder,
+                Err(message) => {
+                    state.fail(message);
+                    return;
+                }
+            };
+            timings.fetch = Some(now_ms() - fetch_started);
+            let encode_started = now_ms();
+            match encoder.embed(&[(*lat, *lon)]).await {
+                Ok(mut rows) => {
+                    timings.encode = Some(now_ms() - encode_started);
+                    rows.remove(0)
+                }
+                Err(error) => {
+                    state.fail(format!("{error}; the previous results are kept"));
+                    return;
+                }
+            }
+        }
+    };
+
+    let score_started = now_ms();
+    let scores = match table.embeddings.cosine_scores(&vector) {
+        Ok(scores) => scores,
+        Err(error) => {
+            state.fail(error.to_string());
+            return;
+        }
+    };
+    timings.score = Some(now_ms() - score_started);
+    if state.generation.get_value() != generation {
+        return;
+    }
+    state.timings.set(timings);
+    state.query.set(Some(query));
+    state.scores.set(Some(Rc::new(scores)));
+    state.update_url();
+}
+
+async fn location_encoder(state: State, weights: &str) -> Result<Rc<LocationEncoder>, String> {
+    if let Some((url, encoder)) = state.encoder.get_value()
+        && url == weights
+    {
+        return Ok(encoder);
+    }
+    let encoder = Rc::new(loader::load_location_encoder(&state.catalog_url.get_value(), weights).await?);
+    state.encoder.set_value(Some((weights.to_string(), encoder.clone())));
+    Ok(encoder)
+}
+
+/// Parses the latitude/longitude fields and runs a location query.
+fn submit_location(state: State) {
+    let (lat_text, lon_text) = (state.lat_text.get_untracked(), state.lon_text.get_untracked());
+    let lat = lat_text.trim().parse::<f64>();
+    let lon = lon_text.trim().parse::<f64>();
+    match (lat, lon) {
+        (Ok(lat), Ok(lon)) if lat.is_finite() && lon.is_finite() && lat.abs() <= 90.0 && lon.abs() <= 180.0 => {
+            spawn_local(run_query(state, Query::Location { lat, lon }));
+        }
+        (Ok(lat), Ok(lon)) if lat.is_finite() && lon.is_finite() => {
+            state.fail(format!("({lat}, {lon}) is not on Earth: latitude must be within ±90 and longitude within ±180"));
+        }
+        _ => state.fail(format!("latitude {lat_text:?} and longitude {lon_text:?} must both be numbers in degrees, such as -4 and -63")),
+    }
+}
+
+fn threshold(state: State) -> Memo<Option<Threshold>> {
+    Memo::new(move |_| {
+        let permille = state.permille.get();
+        state.scores.with(|scores| scores.as_ref().and_then(|s| search::permille_threshold(s, permille)))
+    })
+}
+
+fn top_hits(state: State) -> Memo<Vec<Hit>> {
+    Memo::new(move |_| {
+        let k = state.k.get();
+        state.scores.with(|scores| scores.as_ref().map(|s| search::top_k(s, k)).unwrap_or_default())
+    })
+}
+
+#[component]
+fn QueryPanel() -> impl IntoView {
+    let state = expect_context::<State>();
+    let datasets = move || state.catalog.get().map(|c| c.datasets).unwrap_or_default();
+    let is_demo = move || state.catalog.with(|c| c.as_ref().and_then(|c| c.dataset(&state.dataset_id.get())).is_some_and(|d| d.demo));
+    let description = move || state.catalog.with(|c| c.as_ref().and_then(|c| c.dataset(&state.dataset_id.get())).map(|d| d.description.clone()).unwrap_or_default());
+    let tile_count = move || state.table.with(|t| t.as_ref().map(|t| t.len()));
+
+    view! {
+        <section class="panel" aria-label="Query">
+            <label>
+                "Dataset "
+                <select
+                    id="dataset"
+                    prop:value=move || state.dataset_id.get()
+                    on:change=move |ev| {
+                        state.dataset_id.set(event_target_value(&ev));
+                        state.query.set(None);
+                        state.update_url();
+                        spawn_local(load_dataset(state));
+                    }
+                >
+                    {move || datasets().into_iter().map(|d| {
+                        let selected = d.id == state.dataset_id.get_untracked();
+                        view! { <option value=d.id.clone() selected=selected>{d.title.clone()}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <span class="tiles">{move || tile_count().map(|n| format!("{n} tiles")).unwrap_or_default()}</span>
+            <Show when=is_demo>
+                <p class="demo-notice" id="demo-notice">
+                    "Demo dataset: its embeddings come from a SatCLIP location encoder with random, untrained weights, so similarity reflects position only, not what the ground looks like."
+                </p>
+            </Show>
+            <p class="description">{description}</p>
+            <form class="location" on:submit=move |ev| {
+                ev.prevent_default();
+                submit_location(state);
+            }>
+                <label>"Latitude " <input id="lat" type="text" inputmode="decimal" size="9" placeholder="-4.0"
+                    prop:value=move || state.lat_text.get()
+                    on:input=move |ev| state.lat_text.set(event_target_value(&ev))/></label>
+                <label>"Longitude " <input id="lon" type="text" inputmode="decimal" size="9" placeholder="-63.0"
+                    prop:value=move || state.lon_text.get()
+                    on:input=move |ev| state.lon_text.set(event_target_value(&ev))/></label>
+                <button id="search-location" type="submit" disabled=move || state.busy.get()>"Search location"</button>
+            </form>
+            <fieldset class="click-mode">
+                <legend>"A click on the map"</legend>
+                <label><input type="radio" name="click-mode" checked=true
+                    on:change=move |_| state.click_mode.set(ClickMode::Location)/>" searches that location"</label>
+                <label><input type="radio" name="click-mode" id="click-tile"
+                    on:change=move |_| state.click_mode.set(ClickMode::Tile)/>" finds tiles like the nearest tile"</label>
+            </fieldset>
+            <ThresholdControls/>
+        </section>
+    }
+}
+
+#[component]
+fn ThresholdControls() -> impl IntoView {
+    let state = expect_context::<State>();
+    let threshold = threshold(state);
+    let count_text = move || match threshold.get() {
+        Some(t) => format!("top {} ‰: {} tiles with score ≥ {:.4}", t.permille, t.count, t.min_score),
+        None => format!("top {} ‰", state.permille.get()),
+    };
+    view! {
+        <div class="threshold">
+            <label>
+                "Highlight the top "
+                <input id="permille" type="range" min=PERMILLE_RANGE.0 max=PERMILLE_RANGE.1 step="1"
+                    prop:value=move || state.permille.get().to_string()
+                    on:input=move |ev| {
+                        if let Ok(value) = event_target_value(&ev).parse::<u32>() {
+                            state.permille.set(value.clamp(PERMILLE_RANGE.0, PERMILLE_RANGE.1));
+                            state.update_url();
+                        }
+                    }/>
+            </label>
+            <output id="threshold-count" data-count=move || threshold.get().map(|t| t.count.to_string()).unwrap_or_default()>{count_text}</output>
+            <label>
+                " Results "
+                <input id="top-k" type="number" min="1" max=MAX_TOP_K.to_string()
+                    prop:value=move || state.k.get().to_string()
+                    on:change=move |ev| {
+                        match event_target_value(&ev).trim().parse::<usize>() {
+                            Ok(k) if (1..=MAX_TOP_K).contains(&k) => {
+                                state.k.set(k);
+                                state.update_url();
+                            }
+                            _ => state.fail(format!("the number of results must be a whole number from 1 to {MAX_TOP_K}")),
+                        }
+                    }/>
+            </label>
+        </div>
+    }
+}
+
+#[component]
+fn Messages() -> impl IntoView {
+    let state = expect_context::<State>();
+    view! {
+        <div class="messages">
+            {move || state.error.get().map(|message| view! {
+                <div class="error" role="alert" id="error">
+                    <span>{message}</span>
+                    <button on:click=move |_| state.error.set(None) aria-label="Dismiss">"×"</button>
+                </div>
+            })}
+            {move || state.notices.get().into_iter().map(|notice| view! { <div class="notice">{notice}</div> }).collect_view()}
+            {move || state.progress.get().map(|(done, total)| view! {
+                <div class="loading">"Loading dataset " <progress id="progress" max=total.to_string() value=done.to_string()></progress></div>
+            })}
+        </div>
+    }
+}
+
+#[component]
+fn MapCanvas() -> impl IntoView {
+    let state = expect_context::<State>();
+    let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
+    let threshold = threshold(state);
+    let top = top_hits(state);
+    let drag = StoredValue::new(None::<(f64, f64, bool)>);
+
+    Effect::new(move |_| {
+        let view = state.view.get();
+        let rings = state.rings.get();
+        let table = state.table.get();
+        let scores = state.scores.get();
+        let hits = top.get();
+        let threshold = threshold.get();
+        let query_point = match state.query.get() {
+            Some(Query::Location { lat, lon }) => Some((lat, lon)),
+            Some(Query::Tile(id)) => table.as_ref().and_then(|t| t.grid_cell.iter().position(|c| *c == id).map(|i| (f64::from(t.lat[i]), f64::from(t.lon[i])))),
+            None => None,
+        };
+        let Some(canvas) = canvas_ref.get() else { return };
+        let started = now_ms();
+        let layers = Layers { rings: &rings, table: table.as_deref(), scores: scores.as_deref().map(Vec::as_slice), threshold, top: &hits, query_point };
+        if let Err(error) = map::draw(&canvas, &view, &layers) {
+            log::error!("map: drawing failed: {error:?}");
+        }
+        let elapsed = now_ms() - started;
+        state.timings.update_untracked(|t| t.draw = Some(elapsed));
+        state.timings.notify();
+    });
+
+    let to_canvas = move |ev: &web_sys::MouseEvent| -> Option<(f64, f64)> {
+        let canvas = canvas_ref.get_untracked()?;
+        let scale = CANVAS_WIDTH / f64::from(canvas.client_width().max(1));
+        Some((f64::from(ev.offset_x()) * scale, f64::from(ev.offset_y()) * scale))
+    };
+    let on_click = move |x: f64, y: f64| {
+        let Some((lat, lon)) = state.view.get_untracked().to_geo(x, y) else { return };
+        match state.click_mode.get_untracked() {
+            ClickMode::Location => {
+                state.lat_text.set(format!("{lat:.4}"));
+                state.lon_text.set(format!("{lon:.4}"));
+                submit_location(state);
+            }
+            ClickMode::Tile => {
+                let Some(table) = state.table.get_untracked() else { return };
+                if let Some((index, _)) = search::nearest(lat, lon, &table.lat, &table.lon) {
+                    spawn_local(run_query(state, Query::Tile(table.grid_cell[index].clone())));
+                }
+            }
+        }
+    };
+
+    view! {
+        <div class="map">
+            <canvas id="map" node_ref=canvas_ref width=CANVAS_WIDTH height=CANVAS_HEIGHT
+                aria-label="World map of similarity scores"
+                on:mousedown=move |ev| {
+                    if let Some((x, y)) = to_canvas(&ev) { drag.set_value(Some((x, y, false))); }
+                }
+                on:mousemove=move |ev| {
+                    let (Some((x0, y0, moved)), Some((x, y))) = (drag.get_value(), to_canvas(&ev)) else { return };
+                    let moved = moved || (x - x0).abs() + (y - y0).abs() > 3.0;
+                    if moved {
+                        state.view.update(|v| v.pan(x - x0, y - y0));
+                        drag.set_value(Some((x, y, true)));
+                    }
+                }
+                on:mouseup=move |ev| {
+                    let started = drag.get_value();
+                    drag.set_value(None);
+                    if let (Some((_, _, false)), Some((x, y))) = (started, to_canvas(&ev)) { on_click(x, y); }
+                }
+                on:mouseleave=move |_| drag.set_value(None)
+                on:wheel=move |ev| {
+                    ev.prevent_default();
+                    if let Some((x, y)) = to_canvas(&ev) {
+                        let factor = (-ev.delta_y() * 0.0015).exp();
+                        state.view.update(|v| v.zoom_at(x, y, factor));
+                    }
+                }
+            ></canvas>
+            <div class="map-buttons">
+                <button on:click=move |_| state.view.update(|v| v.zoom_at(CANVAS_WIDTH / 2.0, CANVAS_HEIGHT / 2.0, 2.0))>"+"</button>
+                <button on:click=move |_| state.view.update(|v| v.zoom_at(CANVAS_WIDTH / 2.0, CANVAS_HEIGHT / 2.0, 0.5))>"−"</button>
+                <button on:click=move |_| state.view.set(MapView::world(CANVAS_WIDTH, CANVAS_HEIGHT))>"World"</button>
+            </div>
+        </div>
+    }
+}
+
+fn format_ms(value: Option<f64>) -> String {
+    value.map_or("–".to_string(), |v| format!("{v:.0} ms"))
+}
+
+#[component]
+fn StatusLine() -> impl IntoView {
+    let state = expect_context::<State>();
+    let text = move || {
+        let t = state.timings.get();
+        format!(
+            "fetch {} · encode {} · score {} · draw {} · {} requests, {:.1} MB · encoder on CPU (burn ndarray)",
+            format_ms(t.fetch),
+            format_ms(t.encode),
+            format_ms(t.score),
+            format_ms(t.draw),
+            t.requests,
+            t.bytes as f64 / 1e6
+        )
+    };
+    view! { <p class="status" id="status">{text}</p> }
+}
+
+/// `YYYYMMDDTHHMMSS` as `YYYY-MM-DD`; other values are shown as stored.
+fn format_date(timestamp: &str) -> String {
+    let digits = timestamp.as_bytes();
+    if timestamp.len() >= 8 && digits[..8].iter().all(u8::is_ascii_digit) {
+        format!("{}-{}-{}", &timestamp[0..4], &timestamp[4..6], &timestamp[6..8])
+    } else if timestamp.is_empty() {
+        "–".to_string()
+    } else {
+        timestamp.to_string()
+    }
+}
+
+#[component]
+fn Results() -> impl IntoView {
+    let state = expect_context::<State>();
+    let top = top_hits(state);
+    let rows = move || {
+        let hits = top.get();
+        let Some(table) = state.table.get() else { return Vec::new() };
+        hits.iter()
+            .enumerate()
+            .map(|(rank, hit)| {
+                let i = hit.index;
+                let cell = table.grid_cell[i].clone();
+                let query_cell = cell.clone();
+                let product = if table.product_id[i].is_empty() { "–".to_string() } else { table.product_id[i].clone() };
+                view! {
+                    <tr class="result" data-cell-id=cell.clone() data-score=format!("{:.6}", hit.score)>
+                        <td>{rank + 1}</td>
+                        <td>{format!("{:.4}", hit.score)}</td>
+                        <td>{format!("{:.4}", table.lat[i])}</td>
+                        <td>{format!("{:.4}", table.lon[i])}</td>
+                        <td>{cell}</td>
+                        <td>{product}</td>
+                        <td>{format_date(&table.timestamp[i])}</td>
+                        <td><button class="more-like-this" on:click=move |_| spawn_local(run_query(state, Query::Tile(query_cell.clone())))>"More like this"</button></td>
+                    </tr>
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    view! {
+        <section class="results" aria-label="Top matches">
+            <table id="results">
+                <thead><tr><th>"Rank"</th><th>"Score"</th><th>"Latitude"</th><th>"Longitude"</th><th>"Cell"</th><th>"Product"</th><th>"Date"</th><th></th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </section>
+    }
+}

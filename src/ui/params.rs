@@ -1,0 +1,152 @@
+//! The query as URL parameters, so that a link reproduces a search:
+//! `?dataset=demo&lat=-4&lon=-63&permille=7&k=10`, or `&tile=337U_1155R` instead of a location.
+
+use crate::search::{DEFAULT_PERMILLE, DEFAULT_TOP_K, MAX_TOP_K, PERMILLE_RANGE};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Query {
+    Location { lat: f64, lon: f64 },
+    Tile(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    /// Catalog URL; `None` means the catalog shipped with the app.
+    pub catalog: Option<String>,
+    pub dataset: Option<String>,
+    pub query: Option<Query>,
+    pub permille: u32,
+    pub k: usize,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params { catalog: None, dataset: None, query: None, permille: DEFAULT_PERMILLE, k: DEFAULT_TOP_K }
+    }
+}
+
+/// Parses a query string (with or without the leading `?`). Invalid values are dropped or
+/// clamped, and each one yields a message for the user.
+pub fn parse(search: &str) -> (Params, Vec<String>) {
+    let mut params = Params::default();
+    let mut messages = Vec::new();
+    let (mut lat, mut lon, mut tile) = (None, None, None);
+    for (key, value) in form_urlencoded::parse(search.trim_start_matches('?').as_bytes()) {
+        let value = value.trim().to_string();
+        match key.as_ref() {
+            "catalog" if !value.is_empty() => params.catalog = Some(value),
+            "dataset" if !value.is_empty() => params.dataset = Some(value),
+            "lat" => lat = parse_number(&key, &value, &mut messages),
+            "lon" => lon = parse_number(&key, &value, &mut messages),
+            "tile" if !value.is_empty() => tile = Some(value),
+            "permille" => {
+                if let Some(number) = parse_number(&key, &value, &mut messages) {
+                    let clamped = number.round().clamp(f64::from(PERMILLE_RANGE.0), f64::from(PERMILLE_RANGE.1)) as u32;
+                    if f64::from(clamped) != number {
+                        messages.push(format!("permille={value} in the link is outside {}–{}; using {clamped}", PERMILLE_RANGE.0, PERMILLE_RANGE.1));
+                    }
+                    params.permille = clamped;
+                }
+            }
+            "k" => {
+                if let Some(number) = parse_number(&key, &value, &mut messages) {
+                    let clamped = number.round().clamp(1.0, MAX_TOP_K as f64) as usize;
+                    if clamped as f64 != number {
+                        messages.push(format!("k={value} in the link is outside 1–{MAX_TOP_K}; using {clamped}"));
+                    }
+                    params.k = clamped;
+                }
+            }
+            _ => {}
+        }
+    }
+    params.query = match (tile, lat, lon) {
+        (Some(tile), _, _) => Some(Query::Tile(tile)),
+        (None, Some(lat), Some(lon)) => {
+            if lat.abs() > 90.0 || lon.abs() > 180.0 {
+                messages.push(format!("the location ({lat}, {lon}) in the link is not on Earth (latitude within ±90, longitude within ±180); it was ignored"));
+                None
+            } else {
+                Some(Query::Location { lat, lon })
+            }
+        }
+        (None, Some(_), None) | (None, None, Some(_)) => {
+            messages.push("the link has only one of lat and lon; a location needs both".to_string());
+            None
+        }
+        (None, None, None) => None,
+    };
+    (params, messages)
+}
+
+fn parse_number(key: &str, value: &str, messages: &mut Vec<String>) -> Option<f64> {
+    match value.parse::<f64>() {
+        Ok(number) if number.is_finite() => Some(number),
+        _ => {
+            messages.push(format!("{key}={value:?} in the link is not a number; it was ignored"));
+            None
+        }
+    }
+}
+
+impl Params {
+    /// The query string (with a leading `?`) for these parameters.
+    pub fn to_query_string(&self) -> String {
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        if let Some(catalog) = &self.catalog {
+            out.append_pair("catalog", catalog);
+        }
+        if let Some(dataset) = &self.dataset {
+            out.append_pair("dataset", dataset);
+        }
+        match &self.query {
+            Some(Query::Location { lat, lon }) => {
+                out.append_pair("lat", &format!("{lat}"));
+                out.append_pair("lon", &format!("{lon}"));
+            }
+            Some(Query::Tile(tile)) => {
+                out.append_pair("tile", tile);
+            }
+            None => {}
+        }
+        out.append_pair("permille", &self.permille.to_string());
+        out.append_pair("k", &self.k.to_string());
+        format!("?{}", out.finish())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_link_round_trips() {
+        let (params, messages) = parse("?dataset=demo&lat=-4&lon=-63&permille=12&k=25");
+        assert!(messages.is_empty(), "{messages:?}");
+        assert_eq!(params.query, Some(Query::Location { lat: -4.0, lon: -63.0 }));
+        assert_eq!((params.permille, params.k), (12, 25));
+        let (again, _) = parse(&params.to_query_string());
+        assert_eq!(again, params);
+    }
+
+    #[test]
+    fn tile_takes_precedence() {
+        let (params, _) = parse("tile=337U_1155R&lat=1&lon=2&catalog=https%3A%2F%2Fexample.org%2Fc.json");
+        assert_eq!(params.query, Some(Query::Tile("337U_1155R".to_string())));
+        assert_eq!(params.catalog.as_deref(), Some("https://example.org/c.json"));
+    }
+
+    #[test]
+    fn bad_values_are_reported() {
+        let (params, messages) = parse("lat=abc&lon=5&permille=99&k=0");
+        assert_eq!(params.query, None);
+        assert_eq!(params.permille, 30);
+        assert_eq!(params.k, 1);
+        assert_eq!(messages.len(), 4, "{messages:?}");
+        let (params, messages) = parse("lat=95&lon=5");
+        assert_eq!(params.query, None);
+        assert!(messages[0].contains("not on Earth"));
+        let (_, messages) = parse("lat=NaN&lon=5");
+        assert!(messages[0].contains("not a number"));
+    }
+}

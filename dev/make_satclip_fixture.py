@@ -12,7 +12,11 @@ through rangegeo's checkpoint loader, and writes:
   ``model.location.nnet.last_layer.{weight,bias}``; weight is [out, in]).
 - ``tests/fixtures/satclip/reference.safetensors``: f64 tensors ``coords``
   [N, 2] as (lat, lon) degrees, ``harmonics`` [N, 1600] and ``embeddings``
-  [N, 256], computed in float64 from the f32 weights cast to f64.
+  [N, 256], computed in float64 from the f32 weights cast to f64; and
+  ``harmonics_exact`` [N, 1600] and ``embeddings_exact`` [N, 256]: the same
+  harmonics from SciPy's ``sph_harm_y`` (a stable recurrence, converted to
+  SatCLIP's real, phase-free convention with the pi factor on m = 0), passed
+  through rangegeo's own SIREN network.
 
 Feature (l, m), for l = 0..39 and m = -l..l, is column l*l + l + m.
 
@@ -27,7 +31,7 @@ values by up to 0.008.
 
 Rerun from the repository root (nothing is downloaded):
 
-    pip install torch einops numpy safetensors huggingface_hub
+    pip install torch einops numpy scipy safetensors huggingface_hub
     pip install rangegeo==0.1.0
     python3 dev/make_satclip_fixture.py
 
@@ -209,6 +213,30 @@ def print_sanity_checks(coords, harmonics):
     print(f"Y(1,1)/orthonormal Y(1,1): min {y11_ratio.min():.12f} max {y11_ratio.max():.12f}  (expected 1)")
 
 
+def exact_harmonics(coords):
+    """SatCLIP's 1600 features from SciPy's spherical harmonics.
+
+    SciPy's complex Y_l^m includes the Condon-Shortley phase (-1)^m, which
+    SatCLIP's real harmonics do not have, so it is multiplied out again.
+    """
+    from scipy.special import sph_harm_y
+
+    theta = np.radians(coords[:, 0] + 90.0)
+    phi = np.radians(coords[:, 1] + 180.0)
+    columns = np.zeros((len(coords), 1600))
+    for l in range(40):
+        for m in range(-l, l + 1):
+            y = sph_harm_y(l, abs(m), theta, phi)
+            if m > 0:
+                value = math.sqrt(2.0) * (-1) ** m * y.real
+            elif m < 0:
+                value = math.sqrt(2.0) * (-1) ** m * y.imag
+            else:
+                value = math.pi * y.real
+            columns[:, l * l + l + m] = value
+    return columns
+
+
 def main():
     print(f"rangegeo {rangegeo.__version__}, torch {torch.__version__}")
     if rangegeo.__version__ != "0.1.0":
@@ -233,6 +261,10 @@ def main():
     if not (torch.isfinite(harmonics).all() and torch.isfinite(embeddings).all()):
         raise SystemExit("rangegeo returned non-finite harmonics or embeddings")
 
+    harmonics_exact = torch.from_numpy(exact_harmonics(coords))
+    with torch.no_grad():
+        embeddings_exact = model.nnet(harmonics_exact)
+
     FIXTURE_DIR.mkdir(parents=True, exist_ok=True)
     # One metadata key, because safetensors writes the keys of __metadata__ in
     # hash order, which would make reruns differ byte for byte.
@@ -250,6 +282,8 @@ def main():
             "coords": torch.from_numpy(coords).contiguous(),
             "harmonics": harmonics.contiguous(),
             "embeddings": embeddings.contiguous(),
+            "harmonics_exact": harmonics_exact.contiguous(),
+            "embeddings_exact": embeddings_exact.contiguous(),
         },
         reference_path,
         metadata=metadata,

@@ -108,6 +108,10 @@ pub struct ReadOptions {
     pub max_request_bytes: u64,
     /// Column chunks closer than this are fetched in one request.
     pub merge_gap_bytes: u64,
+    /// Bytes the first read of the file tail asks for. Major TOM footers are a few KiB (about
+    /// 11 KiB when geopandas writes a full PROJJSON CRS), so one request usually returns the
+    /// whole footer, and small files arrive whole.
+    pub footer_guess_bytes: u64,
 }
 
 impl Default for ReadOptions {
@@ -117,23 +121,29 @@ impl Default for ReadOptions {
             expected_dim: None,
             max_request_bytes: 16 << 20,
             merge_gap_bytes: 64 << 10,
+            footer_guess_bytes: 64 << 10,
         }
     }
 }
 
-/// Bytes the first read of the file tail asks for; Major TOM footers are a few KiB, so one
-/// request usually returns the whole footer.
-const FOOTER_GUESS_BYTES: u64 = 64 << 10;
+/// A decoded footer with the file length and the tail bytes read to get it.
+pub struct Footer {
+    pub length: u64,
+    pub metadata: Arc<ParquetMetaData>,
+    /// Offset of `tail` in the file.
+    pub tail_start: u64,
+    pub tail: Bytes,
+}
 
-/// Reads and decodes the footer (file metadata). Returns the file length too.
-pub async fn read_metadata<S: RangeSource>(source: &S) -> Result<(u64, Arc<ParquetMetaData>), DataError> {
+/// Reads and decodes the footer (file metadata).
+pub async fn read_metadata<S: RangeSource>(source: &S, footer_guess_bytes: u64) -> Result<Footer, DataError> {
     let file = source.name().to_string();
     let not_parquet = |reason: String| DataError::NotParquet { file: file.clone(), reason };
     let length = source.len().await?;
     if length < 12 {
         return Err(not_parquet(format!("it has only {length} bytes")));
     }
-    let tail_length = length.min(FOOTER_GUESS_BYTES);
+    let tail_length = length.min(footer_guess_bytes.max(8));
     let tail = source.read(length - tail_length, length).await?;
     let mut last_eight = [0u8; 8];
     last_eight.copy_from_slice(&tail[tail.len() - 8..]);
@@ -152,7 +162,7 @@ pub async fn read_metadata<S: RangeSource>(source: &S) -> Result<(u64, Arc<Parqu
         source.read(length - 8 - metadata_length, length - 8).await?
     };
     let metadata = ParquetMetaDataReader::decode_metadata(&metadata_bytes).map_err(|e| not_parquet(format!("its metadata is corrupt: {e}")))?;
-    Ok((length, Arc::new(metadata)))
+    Ok(Footer { length, metadata: Arc::new(metadata), tail_start: length - tail_length, tail })
 }
 
 /// The columns of a file that a query reads.
@@ -288,7 +298,7 @@ impl ChunkReader for SparseFile {
 /// (bytes fetched, bytes to fetch) after each request.
 pub async fn read_table<S: RangeSource>(source: &S, options: &ReadOptions, progress: &mut dyn FnMut(u64, u64)) -> Result<EmbeddingTable, DataError> {
     let file = source.name().to_string();
-    let (length, metadata) = read_metadata(source).await?;
+    let Footer { length, metadata, tail_start, tail } = read_metadata(source, options.footer_guess_bytes).await?;
     let file_metadata = metadata.file_metadata();
     let schema = parquet_to_arrow_schema(file_metadata.schema_descr(), file_metadata.key_value_metadata())
         .map_err(|e| DataError::NotParquet { file: file.clone(), reason: format!("its schema cannot be read: {e}") })?;
@@ -307,7 +317,7 @@ pub async fn read_table<S: RangeSource>(source: &S, options: &ReadOptions, progr
     if let Some(&(start, end)) = ranges.iter().find(|&&(_, end)| end > length) {
         return Err(DataError::NotParquet { file, reason: format!("its metadata points at bytes {start}..{end} beyond the end of the file ({length} bytes)") });
     }
-    let pieces = fetch_ranges(source, &ranges, options.max_request_bytes, progress).await?;
+    let pieces = fetch_ranges(source, &ranges, (tail_start, &tail), options.max_request_bytes, progress).await?;
     let sparse = SparseFile { length, pieces };
 
     let decode_error = |e: ParquetError| DataError::Decode { file: file.clone(), message: explain_parquet_error(&e) };
@@ -345,13 +355,26 @@ fn explain_arrow_error(error: &arrow_schema::ArrowError) -> String {
     }
 }
 
-/// Fetches each range, in parts of at most `max_request` bytes, and joins the parts.
-async fn fetch_ranges<S: RangeSource>(source: &S, ranges: &[(u64, u64)], max_request: u64, progress: &mut dyn FnMut(u64, u64)) -> Result<Vec<(u64, Bytes)>, RangeError> {
+/// Fetches each range, in parts of at most `max_request` bytes, and joins the parts. Ranges
+/// inside the already fetched tail are taken from it.
+async fn fetch_ranges<S: RangeSource>(
+    source: &S,
+    ranges: &[(u64, u64)],
+    (tail_start, tail): (u64, &Bytes),
+    max_request: u64,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Vec<(u64, Bytes)>, RangeError> {
     let total: u64 = ranges.iter().map(|(s, e)| e - s).sum();
     let mut done = 0;
     progress(done, total);
     let mut pieces = Vec::with_capacity(ranges.len());
     for &(start, end) in ranges {
+        if start >= tail_start {
+            pieces.push((start, tail.slice((start - tail_start) as usize..(end - tail_start) as usize)));
+            done += end - start;
+            progress(done, total);
+            continue;
+        }
         let mut joined = Vec::with_capacity((end - start) as usize);
         let mut offset = start;
         while offset < end {
@@ -486,7 +509,7 @@ fn list_parts(array: &dyn Array) -> Option<(Vec<usize>, ArrayRef)> {
         DataType::FixedSizeList(_, size) => {
             let list = array.as_fixed_size_list();
             let size = *size as usize;
-            let first = if list.is_empty() { 0 } else { list.value_offset(0) as usize };
+            let first = if list.is_empty() { 0 } else { list.value_offset_at(0) };
             Some(((0..=list.len()).map(|i| first + i * size).collect(), list.values().clone()))
         }
         _ => None,
@@ -606,19 +629,21 @@ fn collect_coords(geometry: &impl geo_traits::GeometryTrait<T = f64>, lons: &mut
             }
         }
         GeometryType::MultiPoint(points) => {
-            for c in points.points().filter_map(|p| p.coord()) {
-                push(c.x(), c.y());
+            for point in points.points() {
+                if let Some(c) = point.coord() {
+                    push(c.x(), c.y());
+                }
             }
         }
         GeometryType::Polygon(polygon) => {
-            for c in polygon.exterior().into_iter().flat_map(|ring| ring.coords().collect::<Vec<_>>()) {
-                push(c.x(), c.y());
+            if let Some(ring) = polygon.exterior() {
+                ring.coords().for_each(|c| push(c.x(), c.y()));
             }
         }
         GeometryType::MultiPolygon(polygons) => {
             for polygon in polygons.polygons() {
-                for c in polygon.exterior().into_iter().flat_map(|ring| ring.coords().collect::<Vec<_>>()) {
-                    push(c.x(), c.y());
+                if let Some(ring) = polygon.exterior() {
+                    ring.coords().for_each(|c| push(c.x(), c.y()));
                 }
             }
         }

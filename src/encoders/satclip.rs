@@ -167,7 +167,7 @@ impl LocationEncoder {
         let input = Tensor::<2>::from_data(TensorData::new(features, [points.len(), FEATURES]), &self.device);
         let output = self.net.forward(input);
         let data = output.into_data_async().await.map_err(|e| LocationError::Backend(format!("{e:?}")))?;
-        let values: Vec<f32> = data.to_vec().map_err(|e| LocationError::Backend(format!("{e:?}")))?;
+        let values: Vec<f32> = data.try_to_vec::<f32>().map_err(|e| LocationError::Backend(format!("{e:?}")))?;
         Ok(values.chunks(EMBEDDING_DIM).map(<[f32]>::to_vec).collect())
     }
 }

@@ -261,7 +261,8 @@ impl Grid {
 
     /// Returns the bounds of `cell`, or an error if the grid has no such cell.
     ///
-    /// The north edge is the next row's latitude; the east edge is the next column's longitude.
+    /// The north edge is the next row's latitude; the east edge is the next column's longitude
+    /// (180° for the last column).
     /// These are grid-lattice bounds: the footprints stored in Major TOM files are the
     /// authority for drawing the imaged area.
     pub fn bounds(&self, cell: Cell) -> Result<Bounds, GridError> {
@@ -275,12 +276,10 @@ impl Grid {
             let last_col = Cell { row: 0, col: row.first_col + row.len() as i32 - 1 }.col_name();
             no_such_cell(format!("row {} has columns {first_col} to {last_col}", cell.row_name()))
         })?;
-        Ok(Bounds {
-            south: row.latitude,
-            north: row.latitude + self.row_spacing(),
-            west,
-            east: west + row.spacing(),
-        })
+        // The edges are the neighbouring lattice values, so that adjacent cells share them exactly.
+        let north = self.row_latitude(cell.row + 1).unwrap_or(row.latitude + self.row_spacing());
+        let east = row.longitude(cell.col + 1).unwrap_or(180.0);
+        Ok(Bounds { south: row.latitude, north, west, east })
     }
 
     /// Parses a cell id and returns its bounds.

@@ -76,7 +76,7 @@ fn polygon_wkb(tile: &Tile) -> Vec<u8> {
 fn schema() -> Arc<Schema> {
     let embedding = DataType::List(Arc::new(Field::new("item", DataType::Float16, true)));
     let geo = r#"{"version":"1.1.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":["Polygon"],"crs":null}}}"#;
-    let metadata = [("geo".to_string(), geo.to_string())].into_iter().collect();
+    let metadata: std::collections::HashMap<String, String> = [("geo".to_string(), geo.to_string())].into_iter().collect();
     Arc::new(Schema::new_with_metadata(
         vec![
             Field::new("unique_id", DataType::Utf8, false),

@@ -1,0 +1,340 @@
+// End-to-end tests of the built app in headless Chromium.
+//
+//   node tests/e2e/run.mjs --eee PATH_TO_EEE_BINARY --dist DIST_DIR
+//
+// Serves DIST_DIR with `eee serve`, runs each test in a fresh browser context, prints PASS or
+// FAIL per test and exits with status 1 if any test failed (2 for invalid options or set-up).
+// Screenshots go to tests/e2e/artifacts/.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import {
+  LOAD_TIMEOUT_MS,
+  artifactPath,
+  demoFilePaths,
+  launchBrowser,
+  nearestTile,
+  openPage,
+  parquetRowCount,
+  parseCommandLine,
+  permilleRank,
+  readDemoCatalogEntry,
+  readResultRows,
+  readTileCentres,
+  sleep,
+  startServer,
+  waitForResultRows,
+} from './lib.mjs';
+
+/** Failing loads give up after a few fast retries, so an error message should appear quickly. */
+const ERROR_TIMEOUT_MS = 60_000;
+const UI_TIMEOUT_MS = 10_000;
+
+// Map colours, from src/ui/map.rs: the top ‰ is drawn opaque in this exact colour.
+const TOP_PERMILLE_RGB = [230, 25, 75];
+const OCEAN_RGB = [0xdd, 0xe7, 0xef];
+const LAND_RGB = [0xf3, 0xf1, 0xea];
+// Pixels whose max − min channel difference is at most this count as grey. That covers ocean,
+// land, coastline and the black labels. Viridis tiles, blended over the basemap at alpha 215/255,
+// differ by about 50 or more.
+const GREY_MAX_CHROMA = 40;
+const MIN_HIGHLIGHTED_PIXELS = 50;
+const MIN_COLOURED_PIXELS = 1000;
+
+// Nothing listens on port 9 (discard) of the loopback address, and Chromium blocks the port too.
+const UNREACHABLE_URL = 'http://127.0.0.1:9/missing.parquet';
+
+async function main() {
+  const options = parseCommandLine('run.mjs');
+  const demoPaths = demoFilePaths(options.dist);
+  const demo = {
+    paths: demoPaths,
+    rowCount: await parquetRowCount(demoPaths),
+    tiles: await readTileCentres(demoPaths),
+    catalogEntry: readDemoCatalogEntry(options.dist),
+  };
+  console.log(`demo index: ${demo.rowCount} tiles in ${demoPaths.length} files`);
+
+  const server = await startServer(options.eee, options.dist);
+  console.log(`app served at ${server.url}`);
+  let browser;
+  let failures = 0;
+  try {
+    browser = await launchBrowser();
+    console.log(`Chromium ${browser.version()}`);
+    const environment = { browser, server, options, demo };
+    const tests = [
+      ['location query ranks the nearest tile first', testLocationQuery],
+      ['bad datasets show a message and the app keeps working', testBadDatasets],
+    ];
+    for (const [name, body] of tests) {
+      const passed = await runTest(name, () => body(environment));
+      failures += passed ? 0 : 1;
+    }
+    console.log(`\n${tests.length - failures} passed, ${failures} failed`);
+  } finally {
+    await browser?.close();
+    await server.stop();
+  }
+  process.exitCode = failures === 0 ? 0 : 1;
+}
+
+/** Runs one test, prints its result and returns whether it passed. */
+async function runTest(name, body) {
+  console.log(`\n▶ ${name}`);
+  const started = performance.now();
+  try {
+    await body();
+    console.log(`PASS ${name} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    return true;
+  } catch (error) {
+    console.log(`FAIL ${name} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(indent(error.stack ?? String(error)));
+    return false;
+  }
+}
+
+function indent(text) {
+  return text.replace(/^/gm, '    ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// A. Location query
+
+async function testLocationQuery({ browser, server, demo }) {
+  const { context, page } = await openPage(browser, 'location query');
+  try {
+    const [lat, lon] = [-4, -63];
+    await page.goto(`${server.url}?dataset=demo&lat=${lat}&lon=${lon}&permille=7&k=10`);
+    await waitForResultRows(page, LOAD_TIMEOUT_MS);
+
+    const rows = await readResultRows(page);
+    const nearest = nearestTile(demo.tiles, lat, lon);
+    assert.equal(rows.length, 10, `expected 10 result rows for k=10, got ${rows.length}`);
+    assert.equal(
+      rows[0].cellId,
+      nearest.cell,
+      `the first result should be the demo tile nearest to (${lat}, ${lon}): ${nearest.cell} at ${nearest.distanceKm.toFixed(2)} km ` +
+        `(next nearest ${nearest.second?.cell} at ${nearest.second?.distanceKm.toFixed(2)} km); results: ${formatRows(rows)}`,
+    );
+    for (let i = 1; i < rows.length; i++) {
+      assert.ok(rows[i].score <= rows[i - 1].score, `scores are not descending at rank ${i + 1}: ${formatRows(rows)}`);
+    }
+    assert.ok(Number.isFinite(rows[0].score), `the first score ${rows[0].score} is not a number`);
+    assert.ok(rows[0].score <= 1.0001, `the first score ${rows[0].score} exceeds 1, so it is not a cosine similarity`);
+
+    await checkMapColours(page);
+    await page.screenshot({ path: artifactPath('location-query.png'), fullPage: true });
+
+    await checkPermilleSlider(page, demo.rowCount);
+    await page.screenshot({ path: artifactPath('slider-20.png'), fullPage: true });
+  } finally {
+    await context.close();
+  }
+}
+
+function formatRows(rows) {
+  return rows.map((row) => `${row.cellId}=${row.score}`).join(', ');
+}
+
+/** Counts top-‰ pixels and other coloured pixels on the map and checks that both are present. */
+async function checkMapColours(page) {
+  // Drawing runs in an effect after the results render, so the counts are polled briefly.
+  let counts;
+  const deadline = performance.now() + UI_TIMEOUT_MS;
+  do {
+    counts = await page.$eval(
+      'canvas#map',
+      (canvas, { top, ocean, land, greyMaxChroma }) => {
+        const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+        const same = (r, g, b, rgb) => r === rgb[0] && g === rgb[1] && b === rgb[2];
+        let highlighted = 0;
+        let coloured = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+          if (same(r, g, b, top)) {
+            highlighted++;
+          } else if (!same(r, g, b, ocean) && !same(r, g, b, land) && Math.max(r, g, b) - Math.min(r, g, b) > greyMaxChroma) {
+            coloured++;
+          }
+        }
+        return { highlighted, coloured, width: canvas.width, height: canvas.height };
+      },
+      { top: TOP_PERMILLE_RGB, ocean: OCEAN_RGB, land: LAND_RGB, greyMaxChroma: GREY_MAX_CHROMA },
+    );
+    if (counts.highlighted > MIN_HIGHLIGHTED_PIXELS && counts.coloured > MIN_COLOURED_PIXELS) {
+      break;
+    }
+    await sleep(250);
+  } while (performance.now() < deadline);
+
+  assert.deepEqual([counts.width, counts.height], [1200, 600], 'the map canvas should be 1200×600 pixels');
+  assert.ok(
+    counts.highlighted > MIN_HIGHLIGHTED_PIXELS,
+    `the map has ${counts.highlighted} pixels in the top-‰ colour rgb(${TOP_PERMILLE_RGB}); expected more than ${MIN_HIGHLIGHTED_PIXELS}`,
+  );
+  assert.ok(
+    counts.coloured > MIN_COLOURED_PIXELS,
+    `the map has ${counts.coloured} score-coloured pixels (not ocean, land or grey); expected more than ${MIN_COLOURED_PIXELS}`,
+  );
+}
+
+/** Checks the top-‰ count at 7 ‰, moves the slider to 20 ‰ and checks the count and the URL. */
+async function checkPermilleSlider(page, rowCount) {
+  const countLocator = page.locator('#threshold-count');
+  await page
+    .waitForFunction(() => document.querySelector('#threshold-count')?.getAttribute('data-count'), undefined, { timeout: UI_TIMEOUT_MS })
+    .catch(() => {}); // The assertion below reports a missing count as 0.
+  const initialCount = Number(await countLocator.getAttribute('data-count'));
+  // NOTE: tied scores at the cut-off make the app's count larger than this rank, which fails
+  // the strict check below.
+  const expectedAt7 = permilleRank(rowCount, 7);
+  assert.equal(initialCount, expectedAt7, permilleCountMessage(7, rowCount, initialCount, expectedAt7));
+
+  await page.$eval('#permille', (slider) => {
+    slider.value = '20';
+    slider.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+  const expectedAt20 = permilleRank(rowCount, 20);
+  await page
+    .waitForFunction((expected) => document.querySelector('#threshold-count')?.getAttribute('data-count') === String(expected), expectedAt20, {
+      timeout: UI_TIMEOUT_MS,
+    })
+    .catch(() => {}); // The assertion below reports the count that the app shows.
+  const countAt20 = Number(await countLocator.getAttribute('data-count'));
+  assert.equal(countAt20, expectedAt20, permilleCountMessage(20, rowCount, countAt20, expectedAt20));
+
+  assert.match(page.url(), /[?&]permille=20(&|$)/, `the page URL should contain permille=20 after moving the slider: ${page.url()}`);
+}
+
+function permilleCountMessage(permille, rowCount, actual, expected) {
+  const tieHint = actual > expected ? ' A larger count can come from tied scores at the cut-off.' : '';
+  return `top ${permille} ‰ of ${rowCount} tiles: the app counts ${actual}, expected max(1, floor(N·${permille}/1000)) = ${expected}.${tieHint}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// B. Bad datasets
+
+async function testBadDatasets({ browser, server, options, demo }) {
+  const catalogDir = await mkdtemp(join(tmpdir(), 'eee-e2e-catalog-'));
+  let catalogServer;
+  let context;
+  try {
+    await writeFile(join(catalogDir, 'notes.parquet'), 'this is not parquet\n');
+    await writeFile(join(catalogDir, 'catalog.json'), JSON.stringify(badCatalog(server.url, demo.catalogEntry), null, 2));
+    catalogServer = await startServer(options.eee, catalogDir).catch((error) => {
+      throw new Error(`starting the second server for the test catalog failed: ${error.message}`);
+    });
+
+    let page;
+    ({ context, page } = await openPage(browser, 'bad datasets'));
+    const catalogUrl = `${catalogServer.url}catalog.json`;
+    await page.goto(`${server.url}?catalog=${encodeURIComponent(catalogUrl)}&dataset=unreachable`);
+
+    const unreachableError = await waitForErrorText(page, (text) => text.length > 0, ERROR_TIMEOUT_MS, 'an error for dataset "unreachable"');
+    assert.ok(unreachableError.includes('127.0.0.1:9/missing.parquet'), `the error for dataset "unreachable" should name ${UNREACHABLE_URL}: ${unreachableError}`);
+    await page.screenshot({ path: artifactPath('bad-dataset.png'), fullPage: true });
+
+    // The previous error stays until the next one replaces it, so wait for the new text.
+    await page.selectOption('#dataset', 'not-parquet');
+    const notParquetError = await waitForErrorText(page, (text) => text.includes('notes.parquet'), ERROR_TIMEOUT_MS, 'an error naming notes.parquet');
+    assert.ok(notParquetError.includes('not a Parquet file'), `the error for dataset "not-parquet" should say "not a Parquet file": ${notParquetError}`);
+
+    await page.selectOption('#dataset', 'demo');
+    await waitForDatasetLoaded(page);
+    const [lat, lon] = [51.5, -0.12];
+    await page.fill('#lat', String(lat));
+    await page.fill('#lon', String(lon));
+    await page.click('#search-location');
+    await waitForResultRows(page, LOAD_TIMEOUT_MS);
+    const rows = await readResultRows(page);
+    const nearest = nearestTile(demo.tiles, lat, lon);
+    assert.ok(rows.length > 0, 'no result rows after the search on the demo dataset');
+    assert.equal(
+      rows[0].cellId,
+      nearest.cell,
+      `the first result should be the demo tile nearest to (${lat}, ${lon}): ${nearest.cell} at ${nearest.distanceKm.toFixed(2)} km ` +
+        `(next nearest ${nearest.second?.cell} at ${nearest.second?.distanceKm.toFixed(2)} km); results: ${formatRows(rows)}`,
+    );
+    await page.screenshot({ path: artifactPath('recovered.png'), fullPage: true });
+
+    await page.fill('#lat', 'abc');
+    await page.click('#search-location');
+    const invalidInputError = await waitForErrorText(page, (text) => text.length > 0, UI_TIMEOUT_MS, 'an error for latitude "abc"');
+    assert.ok(invalidInputError.includes('numbers'), `the error for latitude "abc" should say that the fields must be numbers: ${invalidInputError}`);
+    const rowsAfterInvalidInput = await readResultRows(page);
+    assert.deepEqual(
+      rowsAfterInvalidInput.map((row) => row.cellId),
+      rows.map((row) => row.cellId),
+      'the previous results should stay after an invalid latitude',
+    );
+  } finally {
+    await context?.close();
+    await catalogServer?.stop();
+    await rm(catalogDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A catalog with an unreachable file, a text file named .parquet, and the demo with absolute URLs
+ * on the main server (the catalog itself is served from a second server).
+ */
+function badCatalog(mainServerUrl, demoEntry) {
+  const mainCatalogUrl = `${mainServerUrl}catalog.json`;
+  const absolute = (url) => new URL(url, mainCatalogUrl).href;
+  const common = { model: demoEntry.model, dim: 256, dtype: 'f16' };
+  return {
+    datasets: [
+      { id: 'unreachable', title: 'Unreachable file', ...common, files: [{ url: UNREACHABLE_URL }] },
+      { id: 'not-parquet', title: 'Text file named .parquet', ...common, files: [{ url: 'notes.parquet' }] },
+      {
+        id: 'demo',
+        title: 'Demo with absolute URLs',
+        ...common,
+        demo: true,
+        location_weights: absolute(demoEntry.location_weights),
+        files: demoEntry.files.map((file) => ({ url: absolute(file.url) })),
+      },
+    ],
+  };
+}
+
+/** Waits until `#error` shows text that satisfies `accept`, and returns that text. */
+async function waitForErrorText(page, accept, timeoutMs, description) {
+  const deadline = performance.now() + timeoutMs;
+  let text = null;
+  while (performance.now() < deadline) {
+    text = await page.evaluate(() => document.querySelector('#error')?.textContent ?? null);
+    if (text !== null && accept(text)) {
+      return text;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}; #error shows: ${text ?? '(no #error element)'}`);
+}
+
+/** Waits until the progress bar is gone and the location form is enabled. */
+async function waitForDatasetLoaded(page) {
+  await page
+    .waitForFunction(
+      () => {
+        const latInput = document.querySelector('#lat');
+        const searchButton = document.querySelector('#search-location');
+        return !document.querySelector('#progress') && latInput && !latInput.disabled && searchButton && !searchButton.disabled;
+      },
+      undefined,
+      { timeout: LOAD_TIMEOUT_MS, polling: 100 },
+    )
+    .catch(async (error) => {
+      const status = await page.locator('p#status').textContent().catch(() => '(no status line)');
+      throw new Error(`the demo dataset did not finish loading within ${LOAD_TIMEOUT_MS} ms (${error.message.split('\n')[0]}); status line: ${status}`);
+    });
+}
+
+main().catch((error) => {
+  console.error(`error: ${error.stack ?? error}`);
+  process.exitCode = 2;
+});

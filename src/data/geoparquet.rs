@@ -7,7 +7,7 @@
 //! the browser.
 //!
 //! Embeddings are accepted in every layout real writers produce: `list<float16>`, `list<float32>`,
-//! `list<float64>`, `large_list`, `fixed_size_list`, and nested `(1, D)` lists; half floats may be
+//! `list<float64>`, `large_list`, `fixed_size_list`, and nested `(1, D)` lists. Half floats may be
 //! stored with the Parquet `FLOAT16` logical type.
 
 use std::sync::Arc;
@@ -98,7 +98,7 @@ impl EmbeddingTable {
     }
 }
 
-/// What to read and how.
+/// Options of [`read_table`]: the column to read and how to fetch it.
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
     pub embedding_column: String,
@@ -108,7 +108,7 @@ pub struct ReadOptions {
     pub max_request_bytes: u64,
     /// Column chunks closer than this are fetched in one request.
     pub merge_gap_bytes: u64,
-    /// Bytes the first read of the file tail asks for. Major TOM footers are a few KiB (about
+    /// Bytes the first read of the file tail requests. Major TOM footers are a few KiB (about
     /// 11 KiB when geopandas writes a full PROJJSON CRS), so one request usually returns the
     /// whole footer, and small files arrive whole.
     pub footer_guess_bytes: u64,
@@ -174,7 +174,7 @@ pub struct ColumnPlan {
     pub text: Vec<String>,
 }
 
-/// How tile positions are stored.
+/// Storage of tile positions in a file.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Location {
     Centre,
@@ -209,7 +209,7 @@ pub fn plan_columns(file: &str, schema: &Schema, options: &ReadOptions) -> Resul
     Ok(ColumnPlan { embedding: options.embedding_column.clone(), location, text })
 }
 
-/// The GeoParquet primary geometry column (from the `geo` metadata), or `geometry`.
+/// Returns the GeoParquet primary geometry column (from the `geo` metadata), or `geometry`.
 fn geometry_column(schema: &Schema) -> Option<String> {
     let primary = schema
         .metadata()
@@ -473,7 +473,8 @@ impl Columns {
     }
 
     fn finish(self, file: &str) -> Result<EmbeddingTable, DataError> {
-        let dim = self.dim.unwrap_or(options_default_dim(self.rows));
+        // A file without rows has no dimension; any non-zero value gives an empty matrix.
+        let dim = self.dim.unwrap_or(1);
         let half_precision = self.half_precision.unwrap_or(false);
         let storage = if half_precision { Storage::F16(self.f16) } else { Storage::F32(self.f32) };
         let embeddings = Embeddings::from_raw(dim, storage).map_err(|error| match error {
@@ -483,11 +484,6 @@ impl Columns {
         let [grid_cell, product_id, timestamp] = self.text;
         Ok(EmbeddingTable { embeddings, lat: self.lat, lon: self.lon, grid_cell, product_id, timestamp, half_precision })
     }
-}
-
-/// A file with no rows has no dimension; any non-zero value gives an empty matrix.
-fn options_default_dim(_rows: usize) -> usize {
-    1
 }
 
 enum FloatValues {
@@ -528,7 +524,7 @@ fn flatten(file: &str, array: &dyn Array, first_row: usize) -> Result<(usize, Fl
     let lengths: Vec<usize> = offsets.windows(2).map(|w| w[1] - w[0]).collect();
     let values = child.slice(offsets[0], offsets[rows] - offsets[0]);
     if matches!(child.data_type(), DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..)) {
-        // A nested (1, D) layout: every row holds exactly one inner vector.
+        // A nested (1, D) layout: every row contains exactly one inner vector.
         if let Some(row) = lengths.iter().position(|&l| l != 1) {
             return Err(DataError::InvalidVector {
                 file: file.to_string(),

@@ -55,7 +55,8 @@ pub fn feature_index(l: usize, m: i64) -> usize {
     (l * l) as usize + (m + l as i64) as usize
 }
 
-/// The 1600 spherical-harmonic features of a point, in SatCLIP's order (index `l² + m + l`).
+/// Computes the 1600 spherical-harmonic features of a point, in SatCLIP's order (index
+/// `l² + m + l`).
 ///
 /// With θ = rad(lat + 90) and φ = rad(lon + 180): m > 0 gives `√2 N P_l^m(cos θ) cos(mφ)`,
 /// m < 0 gives `√2 N P_l^|m|(cos θ) sin(|m|φ)`, m = 0 gives `√((2l+1)π/4) P_l(cos θ)`, with

@@ -175,7 +175,7 @@ pub struct Grid {
 }
 
 impl Grid {
-    /// The 10 km grid of Major TOM Core.
+    /// Builds the 10 km grid of Major TOM Core.
     pub fn core() -> Self {
         Self::new(SPACING_KM)
     }
@@ -214,7 +214,7 @@ impl Grid {
         self.row_latitudes.get(index).copied()
     }
 
-    /// The row with signed number `row`, with its longitude lattice.
+    /// Returns the row with signed number `row`, with its longitude lattice.
     pub fn row(&self, row: i32) -> Option<Row> {
         let latitude = self.row_latitude(row)?;
         let radius_at_latitude = EARTH_RADIUS_KM * (latitude * PI / 180.0).cos();
@@ -240,9 +240,9 @@ impl Grid {
 
     /// Returns the cell that contains the point (`lat`, `lon`) in degrees.
     ///
-    /// The row is the last one whose latitude is strictly less than `lat`, and the column the
-    /// last one of that row whose longitude is strictly less than `lon`, so a point on a grid
-    /// line belongs to the cell below or left of it: (0, 0) is in `1D_1L`.
+    /// The row is the last one whose latitude is strictly less than `lat`. The column is the last
+    /// one of that row whose longitude is strictly less than `lon`. So a point on a grid line
+    /// belongs to the cell below or left of it: (0, 0) is in `1D_1L`.
     pub fn cell_at(&self, lat: f64, lon: f64) -> Result<Cell, GridError> {
         if !lat.is_finite() || lat.abs() > MAX_ABS_LATITUDE {
             return Err(GridError::LatitudeOutOfRange(lat));

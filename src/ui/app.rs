@@ -564,10 +564,11 @@ fn Results() -> impl IntoView {
             .map(|(rank, hit)| {
                 let i = hit.index;
                 let cell = table.grid_cell[i].clone();
+                let cell_attribute = cell.clone();
                 let query_cell = cell.clone();
                 let product = if table.product_id[i].is_empty() { "–".to_string() } else { table.product_id[i].clone() };
                 view! {
-                    <tr class="result" data-cell-id=cell.clone() data-score=format!("{:.6}", hit.score)>
+                    <tr class="result" data-cell-id=cell_attribute data-score=format!("{:.6}", hit.score)>
                         <td>{rank + 1}</td>
                         <td>{format!("{:.4}", hit.score)}</td>
                         <td>{format!("{:.4}", table.lat[i])}</td>

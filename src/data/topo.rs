@@ -6,7 +6,8 @@ use geojson::Value;
 /// A closed ring of (lon, lat) points in degrees.
 pub type Ring = Vec<[f64; 2]>;
 
-/// Reads every polygon ring (outer rings and holes) of the TopoJSON object `object`.
+/// Reads every polygon ring (outer rings and holes) of the TopoJSON object `object`, made planar
+/// with [`planar_ring`].
 pub fn rings_from_topojson(text: &str, object: &str) -> Result<Vec<Ring>, String> {
     let topology = text
         .parse::<topojson::TopoJson>()
@@ -23,7 +24,50 @@ pub fn rings_from_topojson(text: &str, object: &str) -> Result<Vec<Ring>, String
             collect_rings(&geometry.value, &mut rings);
         }
     }
-    Ok(rings)
+    Ok(rings.into_iter().filter_map(planar_ring).collect())
+}
+
+/// Rewrites a spherical ring for a plain longitude/latitude plane.
+///
+/// `world-atlas` rings cross the antimeridian with a jump of about 360° in longitude, which a
+/// planar renderer would draw as a line across the whole map. Longitudes after a jump are shifted
+/// by ±360° so the ring stays continuous (it may then extend beyond ±180°). A ring that still does
+/// not close encircles a pole (Antarctica): it is closed along that pole. A degenerate ring of
+/// that kind, at one latitude (the polar cap Natural Earth adds at −89.999°), is dropped.
+pub fn planar_ring(ring: Ring) -> Option<Ring> {
+    let first = *ring.first()?;
+    let mut offset = 0.0;
+    let mut previous = first[0];
+    let mut out: Ring = Vec::with_capacity(ring.len() + 3);
+    for [lon, lat] in ring {
+        let mut unwrapped = lon + offset;
+        if unwrapped - previous > 180.0 {
+            offset -= 360.0;
+            unwrapped -= 360.0;
+        } else if unwrapped - previous < -180.0 {
+            offset += 360.0;
+            unwrapped += 360.0;
+        }
+        out.push([unwrapped, lat]);
+        previous = unwrapped;
+    }
+    if offset != 0.0 {
+        let (low, high) = out.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p[1]), hi.max(p[1])));
+        if high - low < 0.01 {
+            return None;
+        }
+        let pole = if low + high < 0.0 { -90.0 } else { 90.0 };
+        let last = *out.last()?;
+        out.extend([[last[0], pole], [first[0], pole], first]);
+    }
+    Some(out)
+}
+
+/// Longitude shifts at which a planar ring also has to be drawn or tested, because it extends
+/// beyond ±180°.
+pub fn ring_copies(ring: &Ring) -> impl Iterator<Item = f64> {
+    let (west, east) = ring.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p[0]), hi.max(p[0])));
+    [0.0, -360.0, 360.0].into_iter().filter(move |&shift| shift == 0.0 || (shift < 0.0 && east > 180.0) || (shift > 0.0 && west < -180.0))
 }
 
 fn collect_rings(value: &Value, rings: &mut Vec<Ring>) {
@@ -58,9 +102,11 @@ impl LatitudeCrossings {
         LatitudeCrossings { longitudes }
     }
 
-    /// Whether `lon` is inside the rings (an odd number of crossings west of it).
+    /// Whether `lon` is inside the rings (an odd number of crossings west of it). Rings that
+    /// extend beyond ±180° are found at `lon ± 360` too.
     pub fn contains(&self, lon: f64) -> bool {
-        self.longitudes.partition_point(|&x| x < lon) % 2 == 1
+        let inside = |x: f64| self.longitudes.partition_point(|&c| c < x) % 2 == 1;
+        inside(lon) || inside(lon + 360.0) || inside(lon - 360.0)
     }
 }
 
@@ -78,6 +124,34 @@ mod tests {
         assert!(line.contains(9.0));
         assert!(!line.contains(11.0));
         assert!(!LatitudeCrossings::new(&[outer], 12.0).contains(5.0));
+    }
+
+    #[test]
+    fn antimeridian_ring_is_unwrapped() {
+        // An island from 179°E to 179°W, stored with the jump across ±180°.
+        let ring = vec![[179.0, -1.0], [-179.0, -1.0], [-179.0, 1.0], [179.0, 1.0], [179.0, -1.0]];
+        let planar = planar_ring(ring).unwrap();
+        assert_eq!(planar[1], [181.0, -1.0]);
+        assert_eq!(planar.first(), planar.last());
+        let line = LatitudeCrossings::new(&[planar.clone()], 0.0);
+        assert!(line.contains(179.5));
+        assert!(line.contains(-179.5));
+        assert!(!line.contains(0.0));
+        assert!(!line.contains(178.0));
+        assert_eq!(ring_copies(&planar).collect::<Vec<_>>(), vec![0.0, -360.0]);
+    }
+
+    #[test]
+    fn polar_ring_is_closed_along_pole() {
+        // A coast around the South Pole at 70°S, crossing the antimeridian once.
+        let ring: Ring = (0..=36).map(|i| [-180.0 + 10.0 * f64::from(i % 36), -70.0 - f64::from(i % 2)]).collect();
+        let planar = planar_ring(ring).unwrap();
+        assert_eq!(planar[planar.len() - 2], [-180.0, -90.0]);
+        let south = LatitudeCrossings::new(&[planar.clone()], -80.0);
+        assert!(south.contains(0.0) && south.contains(179.0) && south.contains(-179.0));
+        assert!(!LatitudeCrossings::new(&[planar], -60.0).contains(0.0));
+        let cap: Ring = (0..=36).map(|i| [-180.0 + 10.0 * f64::from(i % 36), -89.999]).collect();
+        assert!(planar_ring(cap).is_none());
     }
 
     #[test]

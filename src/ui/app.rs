@@ -30,9 +30,13 @@ fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
 }
 
-/// Durations of the stages of the last query, in milliseconds, and what was fetched.
+/// Durations of the stages of the last query, in milliseconds, and what loading the dataset
+/// fetched.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct Timings {
+    /// Loading the dataset files.
+    load: Option<f64>,
+    /// Fetching what the query needs beyond the dataset (encoder weights, once).
     fetch: Option<f64>,
     encode: Option<f64>,
     score: Option<f64>,
@@ -195,7 +199,7 @@ async fn load_dataset(state: State) {
     state.busy.set(false);
     match result {
         Ok(loaded) => {
-            state.timings.set(Timings { fetch: Some(now_ms() - started), requests: loaded.stats.requests, bytes: loaded.stats.bytes, ..Timings::default() });
+            state.timings.set(Timings { load: Some(now_ms() - started), requests: loaded.stats.requests, bytes: loaded.stats.bytes, ..Timings::default() });
             state.table.set(Some(loaded.table));
         }
         Err(message) => state.fail(format!("{message}. The dataset could not be loaded; pick another dataset or fix the catalog entry")),
@@ -212,7 +216,8 @@ async fn run_query(state: State, query: Query) {
         return;
     };
     let Some(dataset) = state.dataset() else { return };
-    let mut timings = Timings { requests: state.timings.get_untracked().requests, bytes: state.timings.get_untracked().bytes, ..Timings::default() };
+    let loaded = state.timings.get_untracked();
+    let mut timings = Timings { load: loaded.load, requests: loaded.requests, bytes: loaded.bytes, ..Timings::default() };
 
     let vector = match &query {
         Query::Tile(id) => match table.grid_cell.iter().position(|c| c == id) {
@@ -528,13 +533,14 @@ fn StatusLine() -> impl IntoView {
     let text = move || {
         let t = state.timings.get();
         format!(
-            "fetch {} · encode {} · score {} · draw {} · {} requests, {:.1} MB · encoder on CPU (burn ndarray)",
+            "dataset: {} requests, {:.1} MB in {} · query: fetch {} · encode {} · score {} · draw {} · encoder on CPU (burn ndarray)",
+            t.requests,
+            t.bytes as f64 / 1e6,
+            format_ms(t.load),
             format_ms(t.fetch),
             format_ms(t.encode),
             format_ms(t.score),
             format_ms(t.draw),
-            t.requests,
-            t.bytes as f64 / 1e6
         )
     };
     view! { <p class="status" id="status">{text}</p> }

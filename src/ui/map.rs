@@ -6,7 +6,7 @@ use web_sys::{CanvasRenderingContext2d, CanvasWindingRule, HtmlCanvasElement, Im
 
 use super::view::{MapView, viridis};
 use crate::data::geoparquet::EmbeddingTable;
-use crate::data::topo::Ring;
+use crate::data::topo::{Ring, ring_copies};
 use crate::search::{Hit, Threshold};
 
 /// Side of a drawn tile in degrees of latitude: three 10 km cells, because the indexes keep
@@ -57,15 +57,17 @@ pub fn draw(canvas: &HtmlCanvasElement, view: &MapView, layers: &Layers<'_>) -> 
 fn draw_land(ctx: &CanvasRenderingContext2d, view: &MapView, rings: &[Ring]) {
     ctx.begin_path();
     for ring in rings {
-        for (i, &[lon, lat]) in ring.iter().enumerate() {
-            let (x, y) = view.to_screen(lat, lon);
-            if i == 0 {
-                ctx.move_to(x, y);
-            } else {
-                ctx.line_to(x, y);
+        for shift in ring_copies(ring) {
+            for (i, &[lon, lat]) in ring.iter().enumerate() {
+                let (x, y) = view.to_screen(lat, lon + shift);
+                if i == 0 {
+                    ctx.move_to(x, y);
+                } else {
+                    ctx.line_to(x, y);
+                }
             }
+            ctx.close_path();
         }
-        ctx.close_path();
     }
     ctx.set_fill_style_str(LAND);
     ctx.fill_with_canvas_winding_rule(CanvasWindingRule::Evenodd);

@@ -320,7 +320,7 @@ pub async fn read_table<S: RangeSource>(source: &S, options: &ReadOptions, progr
     let pieces = fetch_ranges(source, &ranges, (tail_start, &tail), options.max_request_bytes, progress).await?;
     let sparse = SparseFile { length, pieces };
 
-    let decode_error = |e: ParquetError| DataError::Decode { file: file.clone(), message: explain_parquet_error(&e) };
+    let decode_error = |e: ParquetError| DataError::Decode { file: file.clone(), message: explain_decode_error(e.to_string()) };
     let reader_metadata = ArrowReaderMetadata::try_new(metadata.clone(), ArrowReaderOptions::new()).map_err(decode_error)?;
     let mask = ProjectionMask::roots(file_metadata.schema_descr(), roots);
     let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(sparse, reader_metadata)
@@ -331,23 +331,14 @@ pub async fn read_table<S: RangeSource>(source: &S, options: &ReadOptions, progr
 
     let mut columns = Columns::default();
     for batch in reader {
-        let batch = batch.map_err(|e| DataError::Decode { file: file.clone(), message: explain_arrow_error(&e) })?;
+        let batch = batch.map_err(|e| DataError::Decode { file: file.clone(), message: explain_decode_error(e.to_string()) })?;
         columns.append(&file, &plan, &batch, options)?;
     }
     columns.finish(&file)
 }
 
-fn explain_parquet_error(error: &ParquetError) -> String {
-    let message = error.to_string();
-    if message.contains("ZSTD") || message.contains("zstd") || message.contains("codec") {
-        format!("{message}. The file uses a compression codec this build cannot decode; rewrite it with snappy, or read it with the native `eee` tool")
-    } else {
-        message
-    }
-}
-
-fn explain_arrow_error(error: &arrow_schema::ArrowError) -> String {
-    let message = error.to_string();
+/// Adds what to do next to decoder messages about compression codecs.
+fn explain_decode_error(message: String) -> String {
     if message.contains("ZSTD") || message.contains("zstd") || message.contains("codec") {
         format!("{message}. The file uses a compression codec this build cannot decode; rewrite it with snappy, or read it with the native `eee` tool")
     } else {
@@ -579,15 +570,15 @@ fn text_values(file: &str, name: &str, array: &ArrayRef) -> Result<Vec<String>, 
 /// Centre of the bounding box of a WKB geometry, as (lat, lon). A box wider than 180° is taken
 /// to cross the antimeridian.
 fn geometry_centre(array: &dyn Array, row: usize) -> Result<(f64, f64), String> {
+    if array.is_null(row) {
+        return Err("geometry is null".to_string());
+    }
     let bytes: &[u8] = match array.data_type() {
         DataType::Binary => array.as_binary::<i32>().value(row),
         DataType::LargeBinary => array.as_binary::<i64>().value(row),
         DataType::BinaryView => array.as_binary_view().value(row),
         other => return Err(format!("geometry column has type {other}, not WKB binary")),
     };
-    if array.is_null(row) {
-        return Err("geometry is null".to_string());
-    }
     let geometry = wkb::reader::read_wkb(bytes).map_err(|e| format!("geometry is not valid WKB: {e}"))?;
     let mut lons = Vec::new();
     let mut lats = Vec::new();

@@ -195,6 +195,10 @@ async fn load_dataset(state: State) {
     let started = now_ms();
     let progress = move |done: u64, total: u64| state.progress.set(Some((done, total)));
     let result = loader::load_dataset(&state.catalog_url.get_value(), &dataset, &progress).await;
+    if state.dataset_id.get_untracked() != dataset.id {
+        // The user picked another dataset while this one loaded; that load owns the state now.
+        return;
+    }
     state.progress.set(None);
     state.busy.set(false);
     match result {

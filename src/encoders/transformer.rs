@@ -1,0 +1,148 @@
+//! Transformer building blocks shared by the image and text towers: pre-norm encoder blocks
+//! (attention + MLP, optional LayerScale), with weights taken from checkpoints by name.
+
+use burn::module::Param;
+use burn::nn::{LayerNorm, LayerNormConfig, Linear};
+use burn::prelude::*;
+use burn::tensor::activation::{gelu, gelu_approximate, softmax};
+
+use super::weights::{TensorFile, WeightsError};
+
+/// MLP activation of a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// Exact GELU (erf), as in OpenAI CLIP ViT-B/16 and DINOv2.
+    Gelu,
+    /// `x · sigmoid(1.702 x)`, as in the original OpenAI CLIP checkpoints.
+    QuickGelu,
+    /// GELU with the tanh approximation, as in SigLIP.
+    GeluTanh,
+}
+
+impl Activation {
+    pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+        match self {
+            Activation::Gelu => gelu(x),
+            Activation::QuickGelu => x.clone() * burn::tensor::activation::sigmoid(x.mul_scalar(1.702)),
+            Activation::GeluTanh => gelu_approximate(x),
+        }
+    }
+}
+
+/// Multi-head self-attention with separate query, key and value projections.
+#[derive(Module, Debug)]
+pub struct Attention {
+    pub query: Linear,
+    pub key: Linear,
+    pub value: Linear,
+    pub out: Linear,
+    pub heads: usize,
+}
+
+impl Attention {
+    /// Attends over the sequence; `mask` is added to the attention logits (−∞ hides a position).
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, seq_length, d_model]`
+    /// - `mask`: `[seq_length, seq_length]`
+    /// - returns `[batch, seq_length, d_model]`
+    pub fn forward(&self, x: Tensor<3>, mask: Option<Tensor<2>>) -> Tensor<3> {
+        let [batch, seq_length, d_model] = x.dims();
+        let head_dim = d_model / self.heads;
+        let split = |t: Tensor<3>| t.reshape([batch, seq_length, self.heads, head_dim]).swap_dims(1, 2);
+
+        let q = split(self.query.forward(x.clone()));
+        let k = split(self.key.forward(x.clone()));
+        let v = split(self.value.forward(x));
+
+        let mut logits = q.matmul(k.swap_dims(2, 3)).div_scalar((head_dim as f64).sqrt());
+        if let Some(mask) = mask {
+            logits = logits + mask.unsqueeze::<4>();
+        }
+        let weights = softmax(logits, 3);
+
+        let context = weights.matmul(v).swap_dims(1, 2).reshape([batch, seq_length, d_model]);
+        self.out.forward(context)
+    }
+}
+
+/// Two-layer MLP.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    pub fc1: Linear,
+    pub fc2: Linear,
+    #[module(skip)]
+    pub activation: Activation,
+}
+
+impl Mlp {
+    /// # Shapes
+    /// - `x`: `[batch, seq_length, d_model]` → `[batch, seq_length, d_model]`
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        self.fc2.forward(self.activation.apply(self.fc1.forward(x)))
+    }
+}
+
+/// Pre-norm encoder block: `x + γ₁·attn(norm₁(x))`, then `x + γ₂·mlp(norm₂(x))`; the γ
+/// (LayerScale) vectors exist only in DINOv2.
+#[derive(Module, Debug)]
+pub struct Block {
+    pub norm1: LayerNorm,
+    pub attention: Attention,
+    pub norm2: LayerNorm,
+    pub mlp: Mlp,
+    pub layer_scale1: Option<Param<Tensor<1>>>,
+    pub layer_scale2: Option<Param<Tensor<1>>>,
+}
+
+impl Block {
+    /// # Shapes
+    /// - `x`: `[batch, seq_length, d_model]` → `[batch, seq_length, d_model]`
+    pub fn forward(&self, x: Tensor<3>, mask: Option<Tensor<2>>) -> Tensor<3> {
+        let scale = |t: Tensor<3>, gamma: &Option<Param<Tensor<1>>>| match gamma {
+            Some(gamma) => t * gamma.val().unsqueeze::<3>(),
+            None => t,
+        };
+        let attended = self.attention.forward(self.norm1.forward(x.clone()), mask);
+        let x = x + scale(attended, &self.layer_scale1);
+        let transformed = self.mlp.forward(self.norm2.forward(x.clone()));
+        x + scale(transformed, &self.layer_scale2)
+    }
+}
+
+/// Takes a LayerNorm's `{name}.weight` and `{name}.bias`.
+pub fn take_layer_norm(file: &mut TensorFile<'_>, name: &str, width: usize, epsilon: f64, device: &Device) -> Result<LayerNorm, WeightsError> {
+    let mut norm = LayerNormConfig::new(width).with_epsilon(epsilon).init(device);
+    norm.gamma = Param::from_tensor(take_vector(file, &format!("{name}.weight"), width, device)?);
+    norm.beta = Some(Param::from_tensor(take_vector(file, &format!("{name}.bias"), width, device)?));
+    Ok(norm)
+}
+
+/// Takes a 1-D tensor.
+pub fn take_vector(file: &mut TensorFile<'_>, key: &str, length: usize, device: &Device) -> Result<Tensor<1>, WeightsError> {
+    let values = file.take(key, &[length])?;
+    Ok(Tensor::from_data(TensorData::new(values, [length]), device))
+}
+
+/// Takes a tensor of any rank as a burn tensor of the same shape.
+pub fn take_tensor<const D: usize>(file: &mut TensorFile<'_>, key: &str, shape: [usize; D], device: &Device) -> Result<Tensor<D>, WeightsError> {
+    let values = file.take(key, &shape)?;
+    Ok(Tensor::from_data(TensorData::new(values, shape), device))
+}
+
+/// Takes PyTorch `nn.MultiheadAttention` weights (`in_proj_weight` [3·width, width],
+/// `in_proj_bias`, `out_proj`), as open_clip stores them, split into query, key and value.
+pub fn take_packed_attention(file: &mut TensorFile<'_>, name: &str, width: usize, heads: usize, device: &Device) -> Result<Attention, WeightsError> {
+    let weight = take_tensor(file, &format!("{name}.in_proj_weight"), [3 * width, width], device)?;
+    let bias = take_tensor(file, &format!("{name}.in_proj_bias"), [3 * width], device)?;
+    let part = |index: usize| {
+        let rows = index * width..(index + 1) * width;
+        Linear {
+            weight: Param::from_tensor(weight.clone().slice([rows.clone(), 0..width]).transpose()),
+            bias: Some(Param::from_tensor(bias.clone().slice([rows]))),
+        }
+    };
+    let (query, key, value) = (part(0), part(1), part(2));
+    let out = file.take_linear(&format!("{name}.out_proj"), width, width, device)?;
+    Ok(Attention { query, key, value, out, heads })
+}

@@ -7,10 +7,10 @@
 //! `text_projection`), so a converted checkpoint loads with nothing missing or left over.
 
 use burn::module::Param;
-use burn::nn::{LayerNorm, Linear};
+use burn::nn::LayerNorm;
 use burn::prelude::*;
 
-use super::transformer::{Activation, Block, Mlp, take_layer_norm, take_packed_attention, take_tensor};
+use super::transformer::{Activation, Block, Mlp, PatchEmbedding, take_layer_norm, take_packed_attention, take_tensor};
 use super::weights::{TensorFile, WeightsError};
 
 /// Positions `0..LONGCLIP_KEEP` use `positional_embedding`, later ones `positional_embedding_res`.
@@ -83,32 +83,27 @@ fn take_blocks(file: &mut TensorFile<'_>, prefix: &str, layers: usize, width: us
 /// The image tower: patch embedding, class token, transformer, class-token pooling.
 #[derive(Module, Debug)]
 pub struct VisionTower {
-    /// `conv1` as a matrix: [3·patch², width].
-    pub patch_embedding: Linear,
+    pub patch_embedding: PatchEmbedding,
     pub class_embedding: Param<Tensor<1>>,
     pub positional_embedding: Param<Tensor<2>>,
     pub ln_pre: LayerNorm,
     pub blocks: Vec<Block>,
     pub ln_post: LayerNorm,
     pub proj: Param<Tensor<2>>,
-    pub patch_size: usize,
 }
 
 impl VisionTower {
     pub fn load(file: &mut TensorFile<'_>, config: &ClipConfig, device: &Device) -> Result<Self, WeightsError> {
         let (width, patch) = (config.vision_width, config.patch_size);
         let tokens = config.grid() * config.grid() + 1;
-        let conv = take_tensor(file, "visual.conv1.weight", [width, 3, patch, patch], device)?;
-        let patch_embedding = Linear { weight: Param::from_tensor(conv.reshape([width, 3 * patch * patch]).transpose()), bias: None };
         Ok(VisionTower {
-            patch_embedding,
+            patch_embedding: PatchEmbedding::load(file, "visual.conv1", 3, patch, width, false, device)?,
             class_embedding: Param::from_tensor(take_tensor(file, "visual.class_embedding", [width], device)?),
             positional_embedding: Param::from_tensor(take_tensor(file, "visual.positional_embedding", [tokens, width], device)?),
             ln_pre: take_layer_norm(file, "visual.ln_pre", width, LAYER_NORM_EPSILON, device)?,
             blocks: take_blocks(file, "visual.transformer.resblocks", config.vision_layers, width, config.vision_heads, config.activation, device)?,
             ln_post: take_layer_norm(file, "visual.ln_post", width, LAYER_NORM_EPSILON, device)?,
             proj: Param::from_tensor(take_tensor(file, "visual.proj", [width, config.embed_dim], device)?),
-            patch_size: patch,
         })
     }
 
@@ -118,19 +113,9 @@ impl VisionTower {
     /// - `images`: `[batch, 3, size, size]`, normalised
     /// - returns `[batch, 1 + grid², width]`
     pub fn embed(&self, images: Tensor<4>) -> Tensor<3> {
-        let [batch, channels, height, width] = images.dims();
-        let patch = self.patch_size;
-        let (rows, cols) = (height / patch, width / patch);
+        let tokens = self.patch_embedding.forward(images);
 
-        // [B, C, rows, p, cols, p] → [B, rows, cols, C, p, p]: each patch flattened in conv1's
-        // (channel, kernel row, kernel column) order.
-        let patches = images
-            .reshape([batch, channels, rows, patch, cols, patch])
-            .permute([0, 2, 4, 1, 3, 5])
-            .reshape([batch, rows * cols, channels * patch * patch]);
-        let tokens = self.patch_embedding.forward(patches);
-
-        let [_, _, model_width] = tokens.dims();
+        let [batch, _, model_width] = tokens.dims();
         let class = self.class_embedding.val().reshape([1, 1, model_width]).expand([batch, 1, model_width]);
         let x = Tensor::cat(vec![class, tokens], 1) + self.positional_embedding.val().unsqueeze::<3>();
         self.ln_pre.forward(x)

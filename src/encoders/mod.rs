@@ -2,6 +2,7 @@
 
 pub mod farslip;
 pub mod satclip;
+pub mod siglip;
 pub mod transformer;
 pub mod weights;
 

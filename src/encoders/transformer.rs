@@ -47,13 +47,25 @@ impl Attention {
     /// - `mask`: `[seq_length, seq_length]`
     /// - returns `[batch, seq_length, d_model]`
     pub fn forward(&self, x: Tensor<3>, mask: Option<Tensor<2>>) -> Tensor<3> {
-        let [batch, seq_length, d_model] = x.dims();
-        let head_dim = d_model / self.heads;
-        let split = |t: Tensor<3>| t.reshape([batch, seq_length, self.heads, head_dim]).swap_dims(1, 2);
+        self.forward_cross(x.clone(), x, mask)
+    }
 
-        let q = split(self.query.forward(x.clone()));
-        let k = split(self.key.forward(x.clone()));
-        let v = split(self.value.forward(x));
+    /// Attends from `queries` over `context` (keys and values).
+    ///
+    /// # Shapes
+    /// - `queries`: `[batch, query_length, d_model]`
+    /// - `context`: `[batch, context_length, d_model]`
+    /// - `mask`: `[query_length, context_length]`
+    /// - returns `[batch, query_length, d_model]`
+    pub fn forward_cross(&self, queries: Tensor<3>, context: Tensor<3>, mask: Option<Tensor<2>>) -> Tensor<3> {
+        let [batch, query_length, d_model] = queries.dims();
+        let [_, context_length, _] = context.dims();
+        let head_dim = d_model / self.heads;
+        let split = |t: Tensor<3>, length: usize| t.reshape([batch, length, self.heads, head_dim]).swap_dims(1, 2);
+
+        let q = split(self.query.forward(queries), query_length);
+        let k = split(self.key.forward(context.clone()), context_length);
+        let v = split(self.value.forward(context), context_length);
 
         let mut logits = q.matmul(k.swap_dims(2, 3)).div_scalar((head_dim as f64).sqrt());
         if let Some(mask) = mask {
@@ -61,8 +73,46 @@ impl Attention {
         }
         let weights = softmax(logits, 3);
 
-        let context = weights.matmul(v).swap_dims(1, 2).reshape([batch, seq_length, d_model]);
-        self.out.forward(context)
+        let attended = weights.matmul(v).swap_dims(1, 2).reshape([batch, query_length, d_model]);
+        self.out.forward(attended)
+    }
+}
+
+/// A convolution with stride equal to its kernel, applied as a matrix product on flattened
+/// patches. Pixels beyond the last whole patch are ignored, as the convolution does.
+#[derive(Module, Debug)]
+pub struct PatchEmbedding {
+    /// Weight [channels·patch², width], flattened in the convolution's (channel, kernel row,
+    /// kernel column) order.
+    pub projection: Linear,
+    pub patch_size: usize,
+}
+
+impl PatchEmbedding {
+    /// Takes a `Conv2d` weight `{name}.weight` [width, channels, patch, patch] and, when
+    /// `with_bias`, `{name}.bias`.
+    pub fn load(file: &mut TensorFile<'_>, name: &str, channels: usize, patch: usize, width: usize, with_bias: bool, device: &Device) -> Result<Self, WeightsError> {
+        let weight = take_tensor(file, &format!("{name}.weight"), [width, channels, patch, patch], device)?;
+        let bias = if with_bias { Some(Param::from_tensor(take_vector(file, &format!("{name}.bias"), width, device)?)) } else { None };
+        let projection = Linear { weight: Param::from_tensor(weight.reshape([width, channels * patch * patch]).transpose()), bias };
+        Ok(PatchEmbedding { projection, patch_size: patch })
+    }
+
+    /// # Shapes
+    /// - `images`: `[batch, channels, height, width]`
+    /// - returns `[batch, rows · columns, width]`, patches in row-major order
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<3> {
+        let [batch, channels, height, width] = images.dims();
+        let patch = self.patch_size;
+        let (rows, cols) = (height / patch, width / patch);
+        let images = images.slice([0..batch, 0..channels, 0..rows * patch, 0..cols * patch]);
+
+        // [B, C, rows, p, cols, p] → [B, rows, cols, C, p, p]
+        let patches = images
+            .reshape([batch, channels, rows, patch, cols, patch])
+            .permute([0, 2, 4, 1, 3, 5])
+            .reshape([batch, rows * cols, channels * patch * patch]);
+        self.projection.forward(patches)
     }
 }
 
@@ -130,8 +180,20 @@ pub fn take_tensor<const D: usize>(file: &mut TensorFile<'_>, key: &str, shape: 
     Ok(Tensor::from_data(TensorData::new(values, shape), device))
 }
 
+/// Takes separate query, key, value and output projections named `{name}.{query_key}` etc.
+pub fn take_attention(file: &mut TensorFile<'_>, name: &str, [query, key, value, out]: [&str; 4], width: usize, heads: usize, device: &Device) -> Result<Attention, WeightsError> {
+    Ok(Attention {
+        query: file.take_linear(&format!("{name}.{query}"), width, width, device)?,
+        key: file.take_linear(&format!("{name}.{key}"), width, width, device)?,
+        value: file.take_linear(&format!("{name}.{value}"), width, width, device)?,
+        out: file.take_linear(&format!("{name}.{out}"), width, width, device)?,
+        heads,
+    })
+}
+
 /// Takes PyTorch `nn.MultiheadAttention` weights (`in_proj_weight` [3·width, width],
-/// `in_proj_bias`, `out_proj`), as open_clip stores them, split into query, key and value.
+/// `in_proj_bias`, `out_proj`), as open_clip and SigLIP's pooling head store them, split into
+/// query, key and value. timm's `qkv` layer packs them the same way.
 pub fn take_packed_attention(file: &mut TensorFile<'_>, name: &str, width: usize, heads: usize, device: &Device) -> Result<Attention, WeightsError> {
     let weight = take_tensor(file, &format!("{name}.in_proj_weight"), [3 * width, width], device)?;
     let bias = take_tensor(file, &format!("{name}.in_proj_bias"), [3 * width], device)?;

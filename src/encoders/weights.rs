@@ -49,7 +49,12 @@ impl<'a> TensorFile<'a> {
         let data = view.data();
         let values: Vec<f32> = match view.dtype() {
             Dtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-            Dtype::F16 => data.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+            Dtype::F16 => {
+                let halves: Vec<half::f16> = data.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]])).collect();
+                let mut values = vec![0.0f32; halves.len()];
+                half::slice::HalfFloatSliceExt::convert_to_f32_slice(halves.as_slice(), &mut values);
+                values
+            }
             Dtype::BF16 => data.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
             other => return Err(WeightsError::DType { key, found: format!("{other:?}") }),
         };

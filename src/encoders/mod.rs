@@ -1,7 +1,9 @@
 //! Query encoders implemented with burn, and the loading of their weights.
 
+pub mod dinov2;
 pub mod farslip;
 pub mod satclip;
+pub mod satclip_vit;
 pub mod siglip;
 pub mod transformer;
 pub mod weights;

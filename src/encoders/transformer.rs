@@ -193,10 +193,18 @@ pub fn take_attention(file: &mut TensorFile<'_>, name: &str, [query, key, value,
 
 /// Takes PyTorch `nn.MultiheadAttention` weights (`in_proj_weight` [3·width, width],
 /// `in_proj_bias`, `out_proj`), as open_clip and SigLIP's pooling head store them, split into
-/// query, key and value. timm's `qkv` layer packs them the same way.
+/// query, key and value.
 pub fn take_packed_attention(file: &mut TensorFile<'_>, name: &str, width: usize, heads: usize, device: &Device) -> Result<Attention, WeightsError> {
-    let weight = take_tensor(file, &format!("{name}.in_proj_weight"), [3 * width, width], device)?;
-    let bias = take_tensor(file, &format!("{name}.in_proj_bias"), [3 * width], device)?;
+    let keys = [format!("{name}.in_proj_weight"), format!("{name}.in_proj_bias"), format!("{name}.out_proj")];
+    take_fused_attention(file, &keys, width, heads, device)
+}
+
+/// Takes attention whose query, key and value projections are packed into one layer: the
+/// weight [3·width, width] and bias [3·width] under `keys[0]` and `keys[1]`, the output
+/// projection under `keys[2]` (timm names them `qkv.weight`, `qkv.bias`, `proj`).
+pub fn take_fused_attention(file: &mut TensorFile<'_>, keys: &[String; 3], width: usize, heads: usize, device: &Device) -> Result<Attention, WeightsError> {
+    let weight = take_tensor(file, &keys[0], [3 * width, width], device)?;
+    let bias = take_tensor(file, &keys[1], [3 * width], device)?;
     let part = |index: usize| {
         let rows = index * width..(index + 1) * width;
         Linear {
@@ -205,6 +213,54 @@ pub fn take_packed_attention(file: &mut TensorFile<'_>, name: &str, width: usize
         }
     };
     let (query, key, value) = (part(0), part(1), part(2));
-    let out = file.take_linear(&format!("{name}.out_proj"), width, width, device)?;
+    let out = file.take_linear(&keys[2], width, width, device)?;
     Ok(Attention { query, key, value, out, heads })
+}
+
+/// Resizes `channels` planes of `height × width` values to `out_height × out_width` with
+/// PyTorch's `interpolate(mode="bicubic", align_corners=False)`: cubic convolution with
+/// a = −0.75, source coordinate `(i + 0.5) · in / out − 0.5`, edge values repeated, no
+/// antialiasing.
+pub fn bicubic_resize(planes: &[f32], channels: usize, (height, width): (usize, usize), (out_height, out_width): (usize, usize)) -> Vec<f32> {
+    const A: f64 = -0.75;
+    let cubic = |x: f64| {
+        let x = x.abs();
+        if x <= 1.0 {
+            ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
+        } else if x < 2.0 {
+            ((A * x - 5.0 * A) * x + 8.0 * A) * x - 4.0 * A
+        } else {
+            0.0
+        }
+    };
+    // Taps and weights along one axis, for each output index.
+    let taps = |input: usize, output: usize| -> Vec<([usize; 4], [f64; 4])> {
+        let scale = input as f32 / output as f32;
+        (0..output)
+            .map(|o| {
+                let source = f64::from(scale * (o as f32 + 0.5) - 0.5);
+                let floor = source.floor();
+                let t = source - floor;
+                let index = |k: i64| (floor as i64 + k).clamp(0, input as i64 - 1) as usize;
+                ([index(-1), index(0), index(1), index(2)], [cubic(1.0 + t), cubic(t), cubic(1.0 - t), cubic(2.0 - t)])
+            })
+            .collect()
+    };
+    let (rows, cols) = (taps(height, out_height), taps(width, out_width));
+    let mut out = vec![0.0f32; channels * out_height * out_width];
+    for c in 0..channels {
+        let plane = &planes[c * height * width..(c + 1) * height * width];
+        for (y, (row_index, row_weight)) in rows.iter().enumerate() {
+            for (x, (col_index, col_weight)) in cols.iter().enumerate() {
+                let mut sum = 0.0f64;
+                for (&r, &wr) in row_index.iter().zip(row_weight) {
+                    for (&q, &wq) in col_index.iter().zip(col_weight) {
+                        sum += wr * wq * f64::from(plane[r * width + q]);
+                    }
+                }
+                out[(c * out_height + y) * out_width + x] = sum as f32;
+            }
+        }
+    }
+    out
 }

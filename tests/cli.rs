@@ -75,3 +75,25 @@ fn search_by_tile_ranks_itself_first() {
     assert!(!ok);
     assert!(stderr.contains("tile 1U_1R is not in"), "{stderr}");
 }
+
+#[test]
+fn search_reads_several_files_as_one_dataset() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/parquet");
+    let (first, second) = (format!("{dir}/list_f16.parquet"), format!("{dir}/minimal.parquet"));
+    let (ok, stdout, stderr) = eee(&["search", &first, &second, "--tile", "337U_1155R", "--k", "2"]);
+    assert!(ok, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["tiles"], 12);
+    assert_eq!(report["results"][0]["grid_cell"], "337U_1155R");
+
+    let (ok, _, stderr) = eee(&["search", "/nonexistent/tiles.parquet", "--tile", "1U_1R"]);
+    assert!(!ok);
+    assert!(stderr.contains("file /nonexistent/tiles.parquet does not exist"), "{stderr}");
+}
+
+#[test]
+fn serve_rejects_missing_folder() {
+    let (ok, _, stderr) = eee(&["serve", "--dir", "/nonexistent/dist", "--address", "127.0.0.1:0"]);
+    assert!(!ok);
+    assert!(stderr.contains("/nonexistent/dist is not a folder"), "{stderr}");
+}

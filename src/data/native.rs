@@ -25,7 +25,7 @@ impl FileSource {
 
     fn io_error(&self, error: std::io::Error) -> RangeError {
         if error.kind() == std::io::ErrorKind::NotFound {
-            RangeError::NotFound { url: self.name.clone(), status: 404 }
+            RangeError::FileNotFound { path: self.name.clone() }
         } else {
             RangeError::Io { url: self.name.clone(), message: error.to_string() }
         }

@@ -19,9 +19,11 @@ pub enum RangeError {
     #[error("{url} failed with HTTP {status} after {attempts} attempt(s): try again later or pick a mirror")]
     Http { url: String, status: u16, attempts: u32 },
     #[error(
-        "{url} could not be reached after {attempts} attempt(s) ({message}): check the network, the URL, and that the server allows cross-origin requests (CORS)"
+        "{url} could not be reached after {attempts} attempt(s) ({message}): check the network and the URL; in a browser, the server must also allow cross-origin requests (CORS)"
     )]
     Network { url: String, message: String, attempts: u32 },
+    #[error("file {path} does not exist: check the path")]
+    FileNotFound { path: String },
     #[error("{url} rejected the byte range {start}-{end} (HTTP 416): the file is shorter than its catalog entry or index says ({length} bytes known)")]
     RangeNotSatisfiable { url: String, start: u64, end: u64, length: u64 },
     #[error("{url} returned {received} bytes for the range {start}-{end} after {attempts} attempt(s): the server or a proxy cut the response short")]

@@ -9,7 +9,7 @@ use safetensors::{Dtype, SafeTensors};
 /// Errors from loading weights. Messages name the tensor key.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum WeightsError {
-    #[error("the weights file is not a valid safetensors file ({0}): convert the checkpoint with `eee convert` or check the download")]
+    #[error("the weights file is not a valid safetensors file ({0}): check that it is the model's .safetensors file and that the download is complete")]
     Format(String),
     #[error("tensor {key:?} is missing from the weights file: it is not a checkpoint of this model")]
     Missing { key: String },

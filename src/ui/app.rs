@@ -73,8 +73,13 @@ struct State {
     notices: RwSignal<Vec<String>>,
     view: RwSignal<MapView>,
     busy: RwSignal<bool>,
-    /// Incremented by every query, so a slow query cannot overwrite a newer one.
+    /// Incremented by every query and every dataset load, so a slow query cannot overwrite a
+    /// newer one or score a dataset that has since been replaced.
     generation: StoredValue<u64>,
+    /// Incremented by every dataset load, so a slow load cannot overwrite a newer one.
+    load_generation: StoredValue<u64>,
+    /// A query submitted while the dataset was loading; it runs when the load finishes.
+    pending: StoredValue<Option<Query>>,
 }
 
 impl State {
@@ -134,6 +139,8 @@ fn App() -> impl IntoView {
         view: RwSignal::new(MapView::world(CANVAS_WIDTH, CANVAS_HEIGHT)),
         busy: RwSignal::new(false),
         generation: StoredValue::new(0),
+        load_generation: StoredValue::new(0),
+        pending: StoredValue::new(None),
     };
     provide_context(state);
     spawn_local(start(state, initial.query));
@@ -188,6 +195,11 @@ async fn start(state: State, query: Option<Query>) {
 
 async fn load_dataset(state: State) {
     let Some(dataset) = state.dataset() else { return };
+    let load_generation = state.load_generation.get_value() + 1;
+    state.load_generation.set_value(load_generation);
+    // Queries still running belong to the previous dataset.
+    state.generation.update_value(|g| *g += 1);
+    state.error.set(None);
     state.table.set(None);
     state.scores.set(None);
     state.busy.set(true);
@@ -195,7 +207,7 @@ async fn load_dataset(state: State) {
     let started = now_ms();
     let progress = move |done: u64, total: u64| state.progress.set(Some((done, total)));
     let result = loader::load_dataset(&state.catalog_url.get_value(), &dataset, &progress).await;
-    if state.dataset_id.get_untracked() != dataset.id {
+    if state.load_generation.get_value() != load_generation {
         // The user picked another dataset while this one loaded; that load owns the state now.
         return;
     }
@@ -205,8 +217,15 @@ async fn load_dataset(state: State) {
         Ok(loaded) => {
             state.timings.set(Timings { load: Some(now_ms() - started), requests: loaded.stats.requests, bytes: loaded.stats.bytes, ..Timings::default() });
             state.table.set(Some(loaded.table));
+            if let Some(query) = state.pending.get_value() {
+                state.pending.set_value(None);
+                run_query(state, query).await;
+            }
         }
-        Err(message) => state.fail(format!("{message}. The dataset could not be loaded; pick another dataset or fix the catalog entry")),
+        Err(message) => {
+            state.pending.set_value(None);
+            state.fail(format!("{message}. The dataset could not be loaded; pick another dataset or fix the catalog entry"));
+        }
     }
 }
 
@@ -216,7 +235,12 @@ async fn run_query(state: State, query: Query) {
     state.generation.set_value(generation);
     state.error.set(None);
     let Some(table) = state.table.get_untracked() else {
-        state.fail("the dataset is not loaded yet; wait for the progress bar to finish, or pick a dataset that loads");
+        if state.busy.get_untracked() {
+            state.pending.set_value(Some(query));
+            state.notices.update(|n| n.push("the dataset is still loading; your query runs when it has loaded".to_string()));
+        } else {
+            state.fail("no dataset is loaded: pick a dataset in the list above, or fix the catalog named in the link");
+        }
         return;
     };
     let Some(dataset) = state.dataset() else { return };
@@ -233,7 +257,10 @@ async fn run_query(state: State, query: Query) {
         },
         Query::Location { lat, lon } => {
             let Some(weights) = dataset.location_weights.clone() else {
-                state.fail(format!("dataset {:?} has no location encoder in this app yet; query by tile instead (map click mode \"more like this\")", dataset.id));
+                state.fail(format!(
+                    "dataset {:?} has no location encoder in this app yet; query by tile instead: set the map click to \"finds tiles like the nearest tile\", or use \"More like this\" on a result",
+                    dataset.id
+                ));
                 return;
             };
             let fetch_started = now_ms();
@@ -268,7 +295,8 @@ async fn run_query(state: State, query: Query) {
         }
     };
     timings.score = Some(now_ms() - score_started);
-    if state.generation.get_value() != generation {
+    let same_table = state.table.with_untracked(|current| current.as_ref().is_some_and(|t| Rc::ptr_eq(t, &table)));
+    if state.generation.get_value() != generation || !same_table {
         return;
     }
     state.timings.set(timings);
@@ -409,7 +437,12 @@ fn ThresholdControls() -> impl IntoView {
                                 state.k.set(k);
                                 state.update_url();
                             }
-                            _ => state.fail(format!("the number of results must be a whole number from 1 to {MAX_TOP_K}")),
+                            _ => {
+                                let kept = state.k.get_untracked();
+                                state.fail(format!("{:?} is not a number of results: use a whole number from 1 to {MAX_TOP_K}; keeping {kept}", event_target_value(&ev)));
+                                // Re-render the field with the kept value.
+                                state.k.notify();
+                            }
                         }
                     }/>
             </label>
@@ -518,6 +551,10 @@ fn MapCanvas() -> impl IntoView {
                     }
                 }
             ></canvas>
+            <p class="legend">
+                "Tiles are coloured by similarity to the query, from dark purple (lowest) to yellow (highest); the top ‰ is red. "
+                "Circles number the top 10 results; the cross marks the query. Drag to pan, scroll or use the buttons to zoom."
+            </p>
             <div class="map-buttons">
                 <button on:click=move |_| state.view.update(|v| v.zoom_at(CANVAS_WIDTH / 2.0, CANVAS_HEIGHT / 2.0, 2.0))>"+"</button>
                 <button on:click=move |_| state.view.update(|v| v.zoom_at(CANVAS_WIDTH / 2.0, CANVAS_HEIGHT / 2.0, 0.5))>"−"</button>
@@ -571,6 +608,8 @@ fn Results() -> impl IntoView {
         let Some(table) = state.table.get() else { return Vec::new() };
         hits.iter()
             .enumerate()
+            // Scores from another dataset never reach here, but a stale row must not panic.
+            .filter(|(_, hit)| hit.index < table.len())
             .map(|(rank, hit)| {
                 let i = hit.index;
                 let cell = table.grid_cell[i].clone();
@@ -592,8 +631,22 @@ fn Results() -> impl IntoView {
             })
             .collect::<Vec<_>>()
     };
+    let heading = move || {
+        let location = |lat: f64, lon: f64| format!("({lat:.4}, {lon:.4})");
+        match state.query.get() {
+            Some(Query::Location { lat, lon }) => format!("Tiles most similar to the location {}", location(lat, lon)),
+            Some(Query::Tile(id)) => {
+                let place = state.table.with(|t| {
+                    t.as_ref().and_then(|t| t.grid_cell.iter().position(|c| *c == id).map(|i| location(f64::from(t.lat[i]), f64::from(t.lon[i]))))
+                });
+                format!("Tiles most similar to tile {id} {}", place.unwrap_or_default())
+            }
+            None => "Type a latitude and longitude and press Search location, or click the map.".to_string(),
+        }
+    };
     view! {
         <section class="results" aria-label="Top matches">
+            <h2 id="current-query">{heading}</h2>
             <table id="results">
                 <thead><tr><th>"Rank"</th><th>"Score"</th><th>"Latitude"</th><th>"Longitude"</th><th>"Cell"</th><th>"Product"</th><th>"Date"</th><th></th></tr></thead>
                 <tbody>{rows}</tbody>

@@ -37,7 +37,9 @@ pub fn draw(canvas: &HtmlCanvasElement, view: &MapView, layers: &Layers<'_>) -> 
 
     draw_land(&ctx, view, layers.rings);
     if let Some(table) = layers.table {
-        draw_tiles(&ctx, view, table, layers.scores, layers.threshold)?;
+        // Scores of another dataset (a query that raced a dataset switch) are not drawn.
+        let scores = layers.scores.filter(|s| s.len() == table.len());
+        draw_tiles(&ctx, view, table, scores, layers.threshold)?;
         draw_top(&ctx, view, table, layers.top);
     }
     if let Some((lat, lon)) = layers.query_point {
@@ -137,7 +139,7 @@ fn draw_top(ctx: &CanvasRenderingContext2d, view: &MapView, table: &EmbeddingTab
     ctx.set_line_width(1.5);
     ctx.set_fill_style_str("#000");
     ctx.set_font("11px sans-serif");
-    for (rank, hit) in top.iter().take(10).enumerate() {
+    for (rank, hit) in top.iter().take(10).filter(|hit| hit.index < table.len()).enumerate() {
         let (x, y) = view.to_screen(f64::from(table.lat[hit.index]), f64::from(table.lon[hit.index]));
         ctx.begin_path();
         let _ = ctx.arc(x, y, 6.0, 0.0, std::f64::consts::TAU);

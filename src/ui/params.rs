@@ -31,13 +31,21 @@ pub fn parse(search: &str) -> (Params, Vec<String>) {
     let mut params = Params::default();
     let mut messages = Vec::new();
     let (mut lat, mut lon, mut tile) = (None, None, None);
+    // A coordinate that is present but not a number has been reported already.
+    let mut unreadable = false;
     for (key, value) in form_urlencoded::parse(search.trim_start_matches('?').as_bytes()) {
         let value = value.trim().to_string();
         match key.as_ref() {
             "catalog" if !value.is_empty() => params.catalog = Some(value),
             "dataset" if !value.is_empty() => params.dataset = Some(value),
-            "lat" => lat = parse_number(&key, &value, &mut messages),
-            "lon" => lon = parse_number(&key, &value, &mut messages),
+            "lat" => {
+                lat = parse_number(&key, &value, &mut messages);
+                unreadable |= lat.is_none();
+            }
+            "lon" => {
+                lon = parse_number(&key, &value, &mut messages);
+                unreadable |= lon.is_none();
+            }
             "tile" if !value.is_empty() => tile = Some(value),
             "permille" => {
                 if let Some(number) = parse_number(&key, &value, &mut messages) {
@@ -52,7 +60,7 @@ pub fn parse(search: &str) -> (Params, Vec<String>) {
                 if let Some(number) = parse_number(&key, &value, &mut messages) {
                     let clamped = number.round().clamp(1.0, MAX_TOP_K as f64) as usize;
                     if clamped as f64 != number {
-                        messages.push(format!("k={value} in the link is outside 1–{MAX_TOP_K}; using {clamped}"));
+                        messages.push(format!("k={value} in the link is not a whole number from 1 to {MAX_TOP_K}; using {clamped}"));
                     }
                     params.k = clamped;
                 }
@@ -70,11 +78,11 @@ pub fn parse(search: &str) -> (Params, Vec<String>) {
                 Some(Query::Location { lat, lon })
             }
         }
-        (None, Some(_), None) | (None, None, Some(_)) => {
+        (None, Some(_), None) | (None, None, Some(_)) if !unreadable => {
             messages.push("the link has only one of lat and lon; a location needs both".to_string());
             None
         }
-        (None, None, None) => None,
+        (None, _, _) => None,
     };
     (params, messages)
 }
@@ -142,11 +150,17 @@ mod tests {
         assert_eq!(params.query, None);
         assert_eq!(params.permille, 30);
         assert_eq!(params.k, 1);
-        assert_eq!(messages.len(), 4, "{messages:?}");
+        // lat=abc is reported once, not again as a location missing its latitude.
+        assert_eq!(messages.len(), 3, "{messages:?}");
         let (params, messages) = parse("lat=95&lon=5");
         assert_eq!(params.query, None);
         assert!(messages[0].contains("not on Earth"));
         let (_, messages) = parse("lat=NaN&lon=5");
+        assert_eq!(messages.len(), 1, "{messages:?}");
         assert!(messages[0].contains("not a number"));
+        let (params, messages) = parse("lat=1&k=2.5");
+        assert_eq!(params.k, 3);
+        assert!(messages.iter().any(|m| m.contains("only one of lat and lon")), "{messages:?}");
+        assert!(messages.iter().any(|m| m.contains("not a whole number")), "{messages:?}");
     }
 }

@@ -25,11 +25,13 @@ enum Command {
     /// Build the bundled demo index.
     #[command(subcommand)]
     Demo(DemoCommand),
-    /// Search an embedding file (local path or http(s) URL) and print the top matches as JSON.
+    /// Search embedding files (local paths or http(s) URLs, read together as one dataset) and
+    /// print the top matches as JSON.
     #[command(allow_negative_numbers = true)]
     Search {
-        /// GeoParquet embedding file.
-        file: String,
+        /// GeoParquet embedding files of one dataset.
+        #[arg(required = true, num_args = 1..)]
+        files: Vec<String>,
         /// Query by an existing tile (cell id such as 337U_1155R).
         #[arg(long, conflicts_with_all = ["lat", "lon"])]
         tile: Option<String>,
@@ -118,8 +120,13 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Demo(DemoCommand::Build { land, out, seed }) => demo::build(&land, &out, seed),
-        Command::Search { file, tile, lat, lon, weights, k } => search(&file, tile, lat.zip(lon), weights, k),
-        Command::Serve { dir, address } => eee::data::server::StaticServer::run_forever(dir, &address).map_err(|e| format!("serving on {address} failed: {e}")),
+        Command::Search { files, tile, lat, lon, weights, k } => search(&files, tile, lat.zip(lon), weights, k),
+        Command::Serve { dir, address } => {
+            if !dir.is_dir() {
+                return Err(format!("{} is not a folder: build the app first (make build) or pass --dir", dir.display()));
+            }
+            eee::data::server::StaticServer::run_forever(dir, &address).map_err(|e| format!("serving on {address} failed: {e}"))
+        }
     }
 }
 
@@ -146,16 +153,23 @@ fn load_location_encoder(weights: &PathBuf) -> Result<eee::encoders::satclip::Lo
     eee::encoders::satclip::LocationEncoder::from_safetensors(&bytes, Default::default()).map_err(|e| format!("{}: {e}", weights.display()))
 }
 
-fn search(file: &str, tile: Option<String>, point: Option<(f64, f64)>, weights: Option<PathBuf>, k: usize) -> Result<(), String> {
-    use eee::data::geoparquet::{ReadOptions, read_table};
+fn search(files: &[String], tile: Option<String>, point: Option<(f64, f64)>, weights: Option<PathBuf>, k: usize) -> Result<(), String> {
+    use eee::data::geoparquet::{EmbeddingTable, ReadOptions, read_table};
     use eee::data::native::NativeSource;
-    use eee::data::range::RangeSource;
+    use eee::data::range::{RangeSource, Stats};
 
-    let source = NativeSource::open(file);
-    let table = futures::executor::block_on(read_table(&source, &ReadOptions::default(), &mut |_, _| {})).map_err(|e| e.to_string())?;
+    let mut tables = Vec::with_capacity(files.len());
+    let mut stats = Stats::default();
+    for file in files {
+        let source = NativeSource::open(file);
+        tables.push(futures::executor::block_on(read_table(&source, &ReadOptions::default(), &mut |_, _| {})).map_err(|e| e.to_string())?);
+        stats.requests += source.stats().requests;
+        stats.bytes += source.stats().bytes;
+    }
+    let table = EmbeddingTable::concat(tables).map_err(|e| format!("the files do not form one dataset: {e}"))?;
     let query = match (tile, point, weights) {
         (Some(id), _, _) => {
-            let index = table.grid_cell.iter().position(|c| *c == id).ok_or_else(|| format!("tile {id} is not in {file}"))?;
+            let index = table.grid_cell.iter().position(|c| *c == id).ok_or_else(|| format!("tile {id} is not in {}", files.join(", ")))?;
             table.embeddings.row(index)
         }
         (None, Some((lat, lon)), Some(weights)) => {
@@ -182,7 +196,6 @@ fn search(file: &str, tile: Option<String>, point: Option<(f64, f64)>, weights: 
             })
         })
         .collect();
-    let stats = source.stats();
     let report = serde_json::json!({"tiles": table.len(), "requests": stats.requests, "bytes": stats.bytes, "results": rows});
     println!("{}", serde_json::to_string_pretty(&report).expect("JSON value serialises"));
     Ok(())

@@ -62,7 +62,7 @@ impl Counters {
 }
 
 /// Random access to the bytes of one file.
-#[allow(async_fn_in_trait)]
+#[allow(async_fn_in_trait, clippy::len_without_is_empty)]
 pub trait RangeSource {
     /// The URL or path, for messages.
     fn name(&self) -> &str;

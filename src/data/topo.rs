@@ -133,7 +133,7 @@ mod tests {
         let planar = planar_ring(ring).unwrap();
         assert_eq!(planar[1], [181.0, -1.0]);
         assert_eq!(planar.first(), planar.last());
-        let line = LatitudeCrossings::new(&[planar.clone()], 0.0);
+        let line = LatitudeCrossings::new(std::slice::from_ref(&planar), 0.0);
         assert!(line.contains(179.5));
         assert!(line.contains(-179.5));
         assert!(!line.contains(0.0));
@@ -147,7 +147,7 @@ mod tests {
         let ring: Ring = (0..=36).map(|i| [-180.0 + 10.0 * f64::from(i % 36), -70.0 - f64::from(i % 2)]).collect();
         let planar = planar_ring(ring).unwrap();
         assert_eq!(planar[planar.len() - 2], [-180.0, -90.0]);
-        let south = LatitudeCrossings::new(&[planar.clone()], -80.0);
+        let south = LatitudeCrossings::new(std::slice::from_ref(&planar), -80.0);
         assert!(south.contains(0.0) && south.contains(179.0) && south.contains(-179.0));
         assert!(!LatitudeCrossings::new(&[planar], -60.0).contains(0.0));
         let cap: Ring = (0..=36).map(|i| [-180.0 + 10.0 * f64::from(i % 36), -89.999]).collect();

@@ -169,7 +169,7 @@ impl TextTower {
         let tokens = self.token_embedding.val().select(0, ids.reshape([batch * context])).reshape([batch, context, width]);
         let keep = LONGCLIP_KEEP.min(context);
         let positions = Tensor::cat(
-            vec![self.positional_embedding.val().slice([0..keep]), self.positional_embedding_res.val().slice([keep..context])],
+            vec![self.positional_embedding.val().slice(0..keep), self.positional_embedding_res.val().slice(keep..context)],
             0,
         );
         tokens + positions.unsqueeze::<3>()

@@ -1,6 +1,7 @@
 //! Image preprocessing for the image towers, reproducing the reference pipelines exactly:
-//! Pillow's bicubic resampling (as used by torchvision `Resize` on PIL images and by
-//! transformers' image processors), centre crops, rescaling and normalisation.
+//! Pillow's bicubic resampling (as used by torchvision `Resize` on PIL images and by the Pillow
+//! image processors of transformers 5, such as `SiglipImageProcessorPil`), centre crops,
+//! rescaling and normalisation.
 //!
 //! Pillow resamples 8-bit images in two separable passes, horizontal first, with fixed-point
 //! coefficients (22 fractional bits) and rounding to 8 bits after each pass. The filter support
@@ -189,7 +190,7 @@ pub enum Resize {
 }
 
 pub const OPENAI_MEAN: [f32; 3] = [0.481_454_66, 0.457_827_5, 0.408_210_73];
-pub const OPENAI_STD: [f32; 3] = [0.268_629_54, 0.261_302_58, 0.275_777_11];
+pub const OPENAI_STD: [f32; 3] = [0.268_629_54, 0.261_302_6, 0.275_777_1];
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 
@@ -200,12 +201,20 @@ impl Pipeline {
         Pipeline { resize: Resize::ShortestSide(224), crop: Some((224, CropRounding::RoundHalfEven)), mean: OPENAI_MEAN, std: OPENAI_STD }
     }
 
-    /// transformers `SiglipImageProcessor` for so400m/14@384: squash to 384, mean and std 0.5.
+    /// transformers `SiglipImageProcessorPil` for so400m/14@384 (and open_clip's `webli`
+    /// settings): squash to 384, mean and std 0.5.
     pub fn siglip_384() -> Self {
         Pipeline { resize: Resize::Squash(384), crop: None, mean: [0.5; 3], std: [0.5; 3] }
     }
 
-    /// transformers `BitImageProcessor` as configured for DINOv2: shorter side to 256, centre
+    /// open_clip's default evaluation transform at 384 px: shorter side to 384, torchvision
+    /// centre crop, OpenAI mean and std. open_clip 3.3.0 falls back to it when `pretrained` is a
+    /// file path, as in EarthEmbeddingExplorer's SigLIP query code.
+    pub fn open_clip_384() -> Self {
+        Pipeline { resize: Resize::ShortestSide(384), crop: Some((384, CropRounding::RoundHalfEven)), mean: OPENAI_MEAN, std: OPENAI_STD }
+    }
+
+    /// transformers `BitImageProcessorPil` as configured for DINOv2: shorter side to 256, centre
     /// crop 224, ImageNet mean and std.
     pub fn dinov2_224() -> Self {
         Pipeline { resize: Resize::ShortestSide(256), crop: Some((224, CropRounding::Floor)), mean: IMAGENET_MEAN, std: IMAGENET_STD }

@@ -52,7 +52,7 @@ pub fn check_coordinates(lat: f64, lon: f64) -> Result<(), LocationError> {
 
 /// Index of the harmonic (l, m) in the feature vector.
 pub fn feature_index(l: usize, m: i64) -> usize {
-    (l * l) as usize + (m + l as i64) as usize
+    l * l + (m + l as i64) as usize
 }
 
 /// Computes the 1600 spherical-harmonic features of a point, in SatCLIP's order (index

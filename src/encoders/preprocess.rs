@@ -248,6 +248,25 @@ impl Pipeline {
     }
 }
 
+/// Sentinel-2 bands in the order SatCLIP's image encoder takes them.
+pub const SENTINEL2_BANDS: [&str; 13] = ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12"];
+/// Index of B10 (cirrus), which Level-2A products lack; SatCLIP gets zeros there.
+const B10_INDEX: usize = 10;
+
+/// SatCLIP's input from Sentinel-2 digital numbers given band-major `[13, height, width]` in
+/// [`SENTINEL2_BANDS`] order: reflectance = DN / 10⁴, B10 set to zero, then each band resized to
+/// `size × size` with PyTorch's bicubic `interpolate` (as EarthEmbeddingExplorer's SatCLIP query
+/// code does). Returns `[13, size, size]`.
+pub fn satclip_bands(digital_numbers: &[u16], (height, width): (usize, usize), size: usize) -> Vec<f32> {
+    let plane = height * width;
+    let reflectance: Vec<f32> = digital_numbers
+        .iter()
+        .enumerate()
+        .map(|(i, &dn)| if i / plane == B10_INDEX { 0.0 } else { f32::from(dn) / 10_000.0 })
+        .collect();
+    super::transformer::bicubic_resize(&reflectance, SENTINEL2_BANDS.len(), (height, width), (size, size))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

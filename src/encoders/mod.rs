@@ -3,6 +3,7 @@
 pub mod dinov2;
 pub mod farslip;
 pub mod preprocess;
+pub mod remote;
 pub mod satclip;
 pub mod satclip_vit;
 pub mod siglip;

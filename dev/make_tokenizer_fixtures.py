@@ -761,6 +761,9 @@ def make_sentencepiece_entries(corpus, models):
         # so its ids for a byte-fallback model would not show what the model does.
         if not record["trainer_options"]["byte_fallback"]:
             t5s[name] = make_open_clip_t5_tokenizer(path)
+            # The tokenizers-library file a Rust `tokenizers::Tokenizer` loads; padding and
+            # truncation are set at call time, not stored.
+            t5s[name].backend_tokenizer.save(str(OUT_DIR / f"{name}.tokenizer.json"))
 
     clean_whitespace = open_clip_tokenizer._clean_whitespace
     any_siglip = next(iter(siglips.values()))

@@ -7,6 +7,7 @@ pub mod remote;
 pub mod satclip;
 pub mod satclip_vit;
 pub mod siglip;
+pub mod tokenize;
 pub mod transformer;
 pub mod weights;
 

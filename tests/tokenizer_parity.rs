@@ -14,8 +14,8 @@ fn ids(value: &serde_json::Value) -> Vec<i64> {
 }
 
 /// SigLIP as EarthEmbeddingExplorer tokenises it (open_clip `HFTokenizer`, 64 ids, pad 1), on
-/// a small SentencePiece model trained with the `sentencepiece` package; the real SigLIP
-/// vocabulary is read from the model host at run time.
+/// a small SentencePiece model trained with the `sentencepiece` package, because the real SigLIP
+/// vocabulary is in no package registry.
 #[test]
 fn siglip_ids_match_open_clip() {
     let json = std::fs::read(format!("{DIR}/t5like_unigram.tokenizer.json")).unwrap();

@@ -64,7 +64,7 @@ impl Counters {
 /// Random access to the bytes of one file.
 #[allow(async_fn_in_trait, clippy::len_without_is_empty)]
 pub trait RangeSource {
-    /// The URL or path, for messages.
+    /// Returns the URL or path, for messages.
     fn name(&self) -> &str;
 
     /// Size of the file in bytes.
@@ -153,7 +153,7 @@ enum Attempt {
 }
 
 impl<T: Transport> HttpRangeSource<T> {
-    /// A source for `url`; `known_length` (from a catalog) saves a `HEAD` request.
+    /// Creates a source for `url`. A `known_length` (from a catalog) saves a `HEAD` request.
     pub fn new(url: impl Into<String>, transport: T, known_length: Option<u64>) -> Self {
         HttpRangeSource {
             url: url.into(),
@@ -206,7 +206,8 @@ impl<T: Transport> HttpRangeSource<T> {
         }
     }
 
-    /// One GET of `start..end`, classified into success, a retryable failure or a final error.
+    /// Sends one GET of `start..end` and classifies the outcome as success, a retryable failure
+    /// or a final error.
     async fn attempt_read(&self, start: u64, end: u64, attempts: u32) -> Result<Attempt, RangeError> {
         let url = self.url.clone();
         let response = match self.transport.get(&url, Some((start, end - 1))).await {
@@ -221,12 +222,12 @@ impl<T: Transport> HttpRangeSource<T> {
                     self.remember_length(total);
                 }
                 let starts_right = response.content_range.as_deref().and_then(content_range_start).is_none_or(|s| s == start);
-                let wanted = (end - start) as usize;
-                if !starts_right || response.body.len() < wanted {
+                let requested = (end - start) as usize;
+                if !starts_right || response.body.len() < requested {
                     let received = response.body.len() as u64;
                     return Ok(Attempt::Retry(RangeError::ShortBody { url, start, end, received, attempts }));
                 }
-                Ok(Attempt::Done(response.body.slice(..wanted)))
+                Ok(Attempt::Done(response.body.slice(..requested)))
             }
             200 => {
                 // The server ignored the range and sent the whole file: keep it for later reads.

@@ -12,13 +12,13 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 /// Faults to inject; the default is a well-behaved server.
 #[derive(Debug, Default)]
 pub struct Faults {
-    /// Answer range requests with 200 and the whole file.
+    /// Respond to range requests with 200 and the whole file.
     pub ignore_range: bool,
-    /// Answer this many GET requests with 503 before serving normally.
+    /// Respond to this many GET requests with 503 before serving normally.
     pub fail_first: AtomicU32,
     /// Send only half the body of this many range responses.
     pub short_body_first: AtomicU32,
-    /// Answer HEAD with 405.
+    /// Respond to HEAD with 405.
     pub reject_head: bool,
 }
 

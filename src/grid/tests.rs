@@ -26,8 +26,10 @@ fn reference_cells_contain_their_points() {
     let grid = Grid::core();
     for &(lat, lon, id) in REFERENCE_CELLS {
         let (_, bounds) = grid.bounds_of_id(id).unwrap();
-        assert!(bounds.south <= lat && lat <= bounds.north, "{id}: latitude {lat} outside {bounds:?}");
-        assert!(bounds.west <= lon && lon <= bounds.east, "{id}: longitude {lon} outside {bounds:?}");
+        assert!(bounds.south <= lat, "{id}: latitude {lat} south of {bounds:?}");
+        assert!(lat <= bounds.north, "{id}: latitude {lat} north of {bounds:?}");
+        assert!(bounds.west <= lon, "{id}: longitude {lon} west of {bounds:?}");
+        assert!(lon <= bounds.east, "{id}: longitude {lon} east of {bounds:?}");
     }
 }
 
@@ -124,8 +126,10 @@ fn random_points_lie_in_their_cells() {
         let lon = -179.9 + 359.8 * next();
         let cell = grid.cell_at(lat, lon).unwrap();
         let bounds = grid.bounds(cell).unwrap();
-        assert!(bounds.south < lat && lat <= bounds.north + 1e-9, "({lat}, {lon}) in {cell} {bounds:?}");
-        assert!(bounds.west < lon && lon <= bounds.east + 1e-9, "({lat}, {lon}) in {cell} {bounds:?}");
+        assert!(bounds.south < lat, "({lat}, {lon}) south of {cell} {bounds:?}");
+        assert!(lat <= bounds.north + 1e-9, "({lat}, {lon}) north of {cell} {bounds:?}");
+        assert!(bounds.west < lon, "({lat}, {lon}) west of {cell} {bounds:?}");
+        assert!(lon <= bounds.east + 1e-9, "({lat}, {lon}) east of {cell} {bounds:?}");
     }
 }
 

@@ -165,13 +165,13 @@ async fn start(state: State, query: Option<Query>) {
     let catalog_url = state.catalog_url.get_value();
     match loader::load_catalog(&catalog_url).await {
         Ok(catalog) => {
-            let wanted = state.dataset_id.get_untracked();
-            let chosen = if catalog.dataset(&wanted).is_some() {
-                wanted
+            let requested = state.dataset_id.get_untracked();
+            let chosen = if catalog.dataset(&requested).is_some() {
+                requested
             } else {
                 let fallback = catalog.datasets.iter().find(|d| d.demo).unwrap_or(&catalog.datasets[0]).id.clone();
-                if !wanted.is_empty() {
-                    state.notices.update(|n| n.push(format!("dataset {wanted:?} is not in the catalog; showing {fallback:?}")));
+                if !requested.is_empty() {
+                    state.notices.update(|n| n.push(format!("dataset {requested:?} is not in the catalog; showing {fallback:?}")));
                 }
                 fallback
             };
@@ -204,6 +204,7 @@ async fn load_dataset(state: State) {
     state.scores.set(None);
     state.busy.set(true);
     state.progress.set(Some((0, 1000)));
+
     let started = now_ms();
     let progress = move |done: u64, total: u64| state.progress.set(Some((done, total)));
     let result = loader::load_dataset(&state.catalog_url.get_value(), &dataset, &progress).await;
@@ -211,6 +212,7 @@ async fn load_dataset(state: State) {
         // The user picked another dataset while this one loaded; that load owns the state now.
         return;
     }
+
     state.progress.set(None);
     state.busy.set(false);
     match result {

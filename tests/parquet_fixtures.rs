@@ -124,7 +124,8 @@ fn missing_embedding_column() {
     let error = read("no_embedding").unwrap_err();
     assert!(matches!(&error, DataError::MissingColumn { column, .. } if column == "embedding"), "{error}");
     let message = error.to_string();
-    assert!(message.contains("no_embedding.parquet") && message.contains("grid_cell"), "{message}");
+    assert!(message.contains("no_embedding.parquet"), "{message}");
+    assert!(message.contains("grid_cell"), "{message}");
 }
 
 #[test]

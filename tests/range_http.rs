@@ -40,7 +40,7 @@ fn whole_body_is_used_when_range_is_ignored() {
     let source = source(&server, "list_f32.parquet", None);
     let expected = file_bytes("list_f32.parquet");
     assert_eq!(&block_on(source.read(10, 20)).unwrap()[..], &expected[10..20]);
-    // The second read is answered from the body kept from the first.
+    // The second read is served from the body kept from the first.
     let requests_before = server.log.requests.load(Ordering::Relaxed);
     assert_eq!(&block_on(source.read(500, 600)).unwrap()[..], &expected[500..600]);
     assert_eq!(server.log.requests.load(Ordering::Relaxed), requests_before);

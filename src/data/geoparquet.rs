@@ -304,14 +304,14 @@ pub async fn read_table<S: RangeSource>(source: &S, options: &ReadOptions, progr
         .map_err(|e| DataError::NotParquet { file: file.clone(), reason: format!("its schema cannot be read: {e}") })?;
     let plan = plan_columns(&file, &schema, options)?;
 
-    let mut wanted = vec![plan.embedding.clone()];
+    let mut needed = vec![plan.embedding.clone()];
     match &plan.location {
-        Location::Centre => wanted.extend(["centre_lat".to_string(), "centre_lon".to_string()]),
-        Location::Geometry(column) => wanted.push(column.clone()),
+        Location::Centre => needed.extend(["centre_lat".to_string(), "centre_lon".to_string()]),
+        Location::Geometry(column) => needed.push(column.clone()),
     }
-    wanted.extend(plan.text.iter().cloned());
+    needed.extend(plan.text.iter().cloned());
     let root_fields = file_metadata.schema_descr().root_schema().get_fields();
-    let roots: Vec<usize> = root_fields.iter().enumerate().filter(|(_, f)| wanted.iter().any(|w| w == f.name())).map(|(i, _)| i).collect();
+    let roots: Vec<usize> = root_fields.iter().enumerate().filter(|(_, f)| needed.iter().any(|n| n == f.name())).map(|(i, _)| i).collect();
 
     let ranges = column_ranges(&metadata, &roots, options.merge_gap_bytes);
     if let Some(&(start, end)) = ranges.iter().find(|&&(_, end)| end > length) {

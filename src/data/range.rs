@@ -2,9 +2,9 @@
 //!
 //! [`RangeSource`] is the one interface the Parquet reader uses. [`HttpRangeSource`] implements
 //! the HTTP protocol once, over a small platform [`Transport`] (browser `fetch` or a native
-//! client): it sends a plain `GET` with `Range: bytes=a-b` and no other custom header, so browsers
-//! need no CORS preflight, and it copes with servers that ignore the range (200 with the whole
-//! body), reject it (416) or cut the body short.
+//! client). It sends a plain `GET` with `Range: bytes=a-b` and no other custom header, so browsers
+//! need no CORS preflight. It copes with servers that ignore the range (200 with the whole body),
+//! reject it (416) or cut the body short.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -102,7 +102,7 @@ impl LatitudeCrossings {
         LatitudeCrossings { longitudes }
     }
 
-    /// Whether `lon` is inside the rings (an odd number of crossings west of it). Rings that
+    /// Returns whether `lon` is inside the rings (an odd number of crossings west of it). Rings that
     /// extend beyond ±180° are found at `lon ± 360` too.
     pub fn contains(&self, lon: f64) -> bool {
         let inside = |x: f64| self.longitudes.partition_point(|&c| c < x) % 2 == 1;
@@ -148,7 +148,9 @@ mod tests {
         let planar = planar_ring(ring).unwrap();
         assert_eq!(planar[planar.len() - 2], [-180.0, -90.0]);
         let south = LatitudeCrossings::new(std::slice::from_ref(&planar), -80.0);
-        assert!(south.contains(0.0) && south.contains(179.0) && south.contains(-179.0));
+        assert!(south.contains(0.0));
+        assert!(south.contains(179.0));
+        assert!(south.contains(-179.0));
         assert!(!LatitudeCrossings::new(&[planar], -60.0).contains(0.0));
         let cap: Ring = (0..=36).map(|i| [-180.0 + 10.0 * f64::from(i % 36), -89.999]).collect();
         assert!(planar_ring(cap).is_none());

@@ -10,7 +10,7 @@ use burn::module::Param;
 use burn::nn::LayerNorm;
 use burn::prelude::*;
 
-use super::transformer::{Activation, Block, Mlp, PatchEmbedding, bicubic_resize, take_attention, take_layer_norm, take_tensor, take_vector};
+use super::transformer::{Activation, Block, PatchEmbedding, bicubic_resize, take_attention, take_layer_norm, take_mlp, take_tensor, take_vector};
 use super::weights::{TensorFile, WeightsError};
 
 const LAYER_NORM_EPSILON: f64 = 1e-6;
@@ -59,11 +59,7 @@ impl Dinov2 {
                     norm1: take_layer_norm(file, &format!("{name}.norm1"), width, LAYER_NORM_EPSILON, device)?,
                     attention: take_attention(file, &format!("{name}.attention"), PROJECTIONS, width, config.heads, device)?,
                     norm2: take_layer_norm(file, &format!("{name}.norm2"), width, LAYER_NORM_EPSILON, device)?,
-                    mlp: Mlp {
-                        fc1: file.take_linear(&format!("{name}.mlp.fc1"), width, 4 * width, device)?,
-                        fc2: file.take_linear(&format!("{name}.mlp.fc2"), 4 * width, width, device)?,
-                        activation: Activation::Gelu,
-                    },
+                    mlp: take_mlp(file, &format!("{name}.mlp"), width, 4 * width, Activation::Gelu, device)?,
                     layer_scale1: Some(Param::from_tensor(take_vector(file, &format!("{name}.layer_scale1.lambda1"), width, device)?)),
                     layer_scale2: Some(Param::from_tensor(take_vector(file, &format!("{name}.layer_scale2.lambda1"), width, device)?)),
                 })

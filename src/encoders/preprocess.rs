@@ -145,7 +145,7 @@ pub fn shortest_side_size(width: usize, height: usize, target: usize) -> (usize,
     }
 }
 
-/// How a centre crop rounds an odd margin.
+/// Rounding of an odd centre-crop margin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CropRounding {
     /// torchvision `CenterCrop`: `int(round(margin / 2))`, rounding halves to even.
@@ -220,7 +220,7 @@ impl Pipeline {
         Pipeline { resize: Resize::ShortestSide(256), crop: Some((224, CropRounding::Floor)), mean: IMAGENET_MEAN, std: IMAGENET_STD }
     }
 
-    /// The 8-bit image after resizing and cropping.
+    /// Returns the 8-bit image after resizing and cropping.
     pub fn resize_and_crop(&self, image: &Rgb8) -> Rgb8 {
         let (width, height) = match self.resize {
             Resize::ShortestSide(side) => shortest_side_size(image.width, image.height, side),

@@ -9,7 +9,7 @@ use burn::module::Param;
 use burn::nn::{LayerNorm, Linear};
 use burn::prelude::*;
 
-use super::transformer::{Activation, Block, Mlp, PatchEmbedding, take_fused_attention, take_layer_norm, take_tensor};
+use super::transformer::{Activation, Block, PatchEmbedding, take_fused_attention, take_layer_norm, take_mlp, take_tensor};
 use super::weights::{TensorFile, WeightsError};
 
 const LAYER_NORM_EPSILON: f64 = 1e-6;
@@ -58,11 +58,7 @@ impl SatclipVit {
                     norm1: take_layer_norm(file, &format!("{name}.norm1"), width, LAYER_NORM_EPSILON, device)?,
                     attention: take_fused_attention(file, &attention_keys, width, config.heads, device)?,
                     norm2: take_layer_norm(file, &format!("{name}.norm2"), width, LAYER_NORM_EPSILON, device)?,
-                    mlp: Mlp {
-                        fc1: file.take_linear(&format!("{name}.mlp.fc1"), width, 4 * width, device)?,
-                        fc2: file.take_linear(&format!("{name}.mlp.fc2"), 4 * width, width, device)?,
-                        activation: Activation::Gelu,
-                    },
+                    mlp: take_mlp(file, &format!("{name}.mlp"), width, 4 * width, Activation::Gelu, device)?,
                     layer_scale1: None,
                     layer_scale2: None,
                 })

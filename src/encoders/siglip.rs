@@ -10,7 +10,7 @@ use burn::module::Param;
 use burn::nn::{LayerNorm, Linear};
 use burn::prelude::*;
 
-use super::transformer::{Activation, Attention, Block, Mlp, PatchEmbedding, take_attention, take_layer_norm, take_packed_attention, take_tensor};
+use super::transformer::{Activation, Attention, Block, Mlp, PatchEmbedding, take_attention, take_layer_norm, take_mlp, take_packed_attention, take_tensor};
 use super::weights::{TensorFile, WeightsError};
 
 const LAYER_NORM_EPSILON: f64 = 1e-6;
@@ -56,20 +56,12 @@ fn take_blocks(file: &mut TensorFile<'_>, prefix: &str, config: &SiglipConfig, d
                 norm1: take_layer_norm(file, &format!("{name}.layer_norm1"), width, LAYER_NORM_EPSILON, device)?,
                 attention: take_attention(file, &format!("{name}.self_attn"), PROJECTIONS, width, config.heads, device)?,
                 norm2: take_layer_norm(file, &format!("{name}.layer_norm2"), width, LAYER_NORM_EPSILON, device)?,
-                mlp: take_mlp(file, &format!("{name}.mlp"), width, intermediate, device)?,
+                mlp: take_mlp(file, &format!("{name}.mlp"), width, intermediate, ACTIVATION, device)?,
                 layer_scale1: None,
                 layer_scale2: None,
             })
         })
         .collect()
-}
-
-fn take_mlp(file: &mut TensorFile<'_>, name: &str, width: usize, intermediate: usize, device: &Device) -> Result<Mlp, WeightsError> {
-    Ok(Mlp {
-        fc1: file.take_linear(&format!("{name}.fc1"), width, intermediate, device)?,
-        fc2: file.take_linear(&format!("{name}.fc2"), intermediate, width, device)?,
-        activation: ACTIVATION,
-    })
 }
 
 /// The attention-pooling ("MAP") head: a learned probe attends over the tokens, then a residual
@@ -116,7 +108,7 @@ impl VisionTower {
                 probe: Param::from_tensor(take_tensor(file, &format!("{prefix}.head.probe"), [1, 1, width], device)?),
                 attention: take_packed_attention(file, &format!("{prefix}.head.attention"), width, config.heads, device)?,
                 layernorm: take_layer_norm(file, &format!("{prefix}.head.layernorm"), width, LAYER_NORM_EPSILON, device)?,
-                mlp: take_mlp(file, &format!("{prefix}.head.mlp"), width, config.intermediate, device)?,
+                mlp: take_mlp(file, &format!("{prefix}.head.mlp"), width, config.intermediate, ACTIVATION, device)?,
             },
         })
     }

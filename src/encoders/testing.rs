@@ -25,7 +25,7 @@ impl Fixture {
         (view.shape().to_vec(), view.data().to_vec(), view.dtype())
     }
 
-    /// An f32 tensor with its shape.
+    /// Reads an f32 tensor with its shape.
     pub fn f32(&self, key: &str) -> (Vec<usize>, Vec<f32>) {
         let (shape, data, dtype) = self.view(key);
         assert_eq!(dtype, safetensors::Dtype::F32, "{key}");
@@ -50,7 +50,7 @@ impl Fixture {
         serde_json::from_str(&text).unwrap()
     }
 
-    /// A safetensors file of zeros with the given names and shapes (f16, to keep it small).
+    /// Builds a safetensors file of zeros with the given names and shapes (f16, to keep it small).
     pub fn zero_weights(keys: &[(String, Vec<usize>)]) -> Vec<u8> {
         let buffers: Vec<Vec<u8>> = keys.iter().map(|(_, shape)| vec![0u8; shape.iter().product::<usize>() * 2]).collect();
         let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = keys

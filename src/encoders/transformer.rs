@@ -160,6 +160,15 @@ impl Block {
     }
 }
 
+/// Takes an MLP stored as `{name}.fc1` and `{name}.fc2` (the timm and transformers names).
+pub fn take_mlp(file: &mut TensorFile<'_>, name: &str, width: usize, hidden: usize, activation: Activation, device: &Device) -> Result<Mlp, WeightsError> {
+    Ok(Mlp {
+        fc1: file.take_linear(&format!("{name}.fc1"), width, hidden, device)?,
+        fc2: file.take_linear(&format!("{name}.fc2"), hidden, width, device)?,
+        activation,
+    })
+}
+
 /// Takes a LayerNorm's `{name}.weight` and `{name}.bias`.
 pub fn take_layer_norm(file: &mut TensorFile<'_>, name: &str, width: usize, epsilon: f64, device: &Device) -> Result<LayerNorm, WeightsError> {
     let mut norm = LayerNormConfig::new(width).with_epsilon(epsilon).init(device);

@@ -65,7 +65,7 @@ impl<'a> TensorFile<'a> {
         Ok(values)
     }
 
-    /// A PyTorch `nn.Linear`-style layer (`weight` [out, in], `bias` [out]) as a burn [`Linear`],
+    /// Takes a PyTorch `nn.Linear`-style layer (`weight` [out, in], `bias` [out]) as a burn [`Linear`],
     /// whose weight is stored [in, out].
     pub fn take_linear(&mut self, name: &str, d_input: usize, d_output: usize, device: &Device) -> Result<burn::nn::Linear, WeightsError> {
         let weight = self.take(&format!("{name}.weight"), &[d_output, d_input])?;

@@ -2,7 +2,7 @@
 //! nearest-tile look-ups.
 //!
 //! Stored Major TOM embeddings are raw model outputs, so the matrix is L2-normalised once when it
-//! is loaded ([`Embeddings::from_raw`]); a score is then the dot product with the normalised query.
+//! is loaded ([`Embeddings::from_raw`]). A score is then the dot product with the normalised query.
 
 use half::f16;
 
@@ -198,7 +198,7 @@ pub struct Hit {
     pub score: f32,
 }
 
-/// The `k` highest scores in descending order; equal scores are ordered by row index.
+/// Returns the `k` highest scores in descending order, equal scores ordered by row index.
 pub fn top_k(scores: &[f32], k: usize) -> Vec<Hit> {
     let k = k.min(scores.len());
     if k == 0 {

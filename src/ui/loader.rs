@@ -16,20 +16,20 @@ pub const DEFAULT_CATALOG: &str = "catalog.json";
 pub const BASEMAP_URL: &str = "basemap/land-50m.json";
 
 /// Fetches a whole small file as text, with a message that names the URL on failure.
-async fn fetch_text(url: &str, what: &str) -> Result<String, String> {
-    let response = Request::get(url).send().await.map_err(|e| format!("loading the {what} from {url} failed: {e}. Check the URL and that the server allows cross-origin requests"))?;
+async fn fetch_text(url: &str, description: &str) -> Result<String, String> {
+    let response = Request::get(url).send().await.map_err(|e| format!("loading the {description} from {url} failed: {e}. Check the URL and that the server allows cross-origin requests"))?;
     if !response.ok() {
-        return Err(format!("loading the {what} from {url} failed with HTTP {}", response.status()));
+        return Err(format!("loading the {description} from {url} failed with HTTP {}", response.status()));
     }
-    response.text().await.map_err(|e| format!("reading the {what} from {url} failed: {e}"))
+    response.text().await.map_err(|e| format!("reading the {description} from {url} failed: {e}"))
 }
 
-async fn fetch_bytes(url: &str, what: &str) -> Result<Vec<u8>, String> {
-    let response = Request::get(url).send().await.map_err(|e| format!("loading the {what} from {url} failed: {e}. Check the URL and that the server allows cross-origin requests"))?;
+async fn fetch_bytes(url: &str, description: &str) -> Result<Vec<u8>, String> {
+    let response = Request::get(url).send().await.map_err(|e| format!("loading the {description} from {url} failed: {e}. Check the URL and that the server allows cross-origin requests"))?;
     if !response.ok() {
-        return Err(format!("loading the {what} from {url} failed with HTTP {}", response.status()));
+        return Err(format!("loading the {description} from {url} failed with HTTP {}", response.status()));
     }
-    response.binary().await.map_err(|e| format!("reading the {what} from {url} failed: {e}"))
+    response.binary().await.map_err(|e| format!("reading the {description} from {url} failed: {e}"))
 }
 
 pub async fn load_catalog(url: &str) -> Result<Catalog, String> {

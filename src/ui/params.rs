@@ -98,7 +98,7 @@ fn parse_number(key: &str, value: &str, messages: &mut Vec<String>) -> Option<f6
 }
 
 impl Params {
-    /// The query string (with a leading `?`) for these parameters.
+    /// Builds the query string (with a leading `?`) for these parameters.
     pub fn to_query_string(&self) -> String {
         let mut out = form_urlencoded::Serializer::new(String::new());
         if let Some(catalog) = &self.catalog {

@@ -13,7 +13,7 @@ pub struct MapView {
 pub const MAX_PIXELS_PER_DEGREE: f64 = 2000.0;
 
 impl MapView {
-    /// The whole world fitted into `width` × `height` pixels.
+    /// Returns a view of the whole world fitted into `width` × `height` pixels.
     pub fn world(width: f64, height: f64) -> Self {
         let pixels_per_degree = (width / 360.0).min(height / 180.0);
         MapView { centre_lon: 0.0, centre_lat: 0.0, pixels_per_degree, width, height }
@@ -85,7 +85,8 @@ mod tests {
         view.pan(33.0, -12.0);
         let (x, y) = view.to_screen(-4.0, -63.0);
         let (lat, lon) = view.to_geo(x, y).unwrap();
-        assert!((lat + 4.0).abs() < 1e-9 && (lon + 63.0).abs() < 1e-9);
+        assert!((lat + 4.0).abs() < 1e-9, "latitude {lat}");
+        assert!((lon + 63.0).abs() < 1e-9, "longitude {lon}");
     }
 
     #[test]
@@ -94,7 +95,8 @@ mod tests {
         let before = view.to_geo(640.0, 120.0).unwrap();
         view.zoom_at(640.0, 120.0, 3.0);
         let after = view.to_geo(640.0, 120.0).unwrap();
-        assert!((before.0 - after.0).abs() < 1e-9 && (before.1 - after.1).abs() < 1e-9);
+        assert!((before.0 - after.0).abs() < 1e-9, "latitude moved");
+        assert!((before.1 - after.1).abs() < 1e-9, "longitude moved");
         view.zoom_at(0.0, 0.0, 1e-6);
         assert_eq!(view.pixels_per_degree, MapView::world(1000.0, 500.0).pixels_per_degree);
     }

@@ -11,6 +11,8 @@ ADDRESS ?= 127.0.0.1:8080
 EEE := $(CARGO_TARGET_DIR)/debug/eee
 DEMO := public/demo/build-report.json
 BASEMAP := public/basemap/land-50m.json
+# open_clip's CLIP BPE merges (FarSLIP's tokenizer), taken from the open-clip-torch wheel.
+CLIP_VOCAB := public/vocab/bpe_simple_vocab_16e6.txt.gz
 
 .PHONY: serve test tools browser-deps build demo native-test e2e bench clean
 
@@ -44,13 +46,16 @@ $(BASEMAP): node_modules/.package-lock.json
 	mkdir -p public/basemap
 	cp node_modules/world-atlas/land-50m.json $(BASEMAP)
 
+$(CLIP_VOCAB):
+	dev/fetch_clip_vocab.sh $@
+
 demo: $(EEE) $(DEMO)
 
-build: demo $(BASEMAP)
+build: demo $(BASEMAP) $(CLIP_VOCAB)
 	cargo fetch
 	trunk build --release
 
-native-test:
+native-test: $(CLIP_VOCAB)
 	cargo test
 
 e2e: $(EEE)
@@ -60,4 +65,4 @@ bench: tools build
 	node tests/e2e/bench.mjs --eee $(EEE) --dist dist
 
 clean:
-	rm -rf dist public/demo public/basemap
+	rm -rf dist public/demo public/basemap public/vocab

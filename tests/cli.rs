@@ -97,3 +97,135 @@ fn serve_rejects_missing_folder() {
     assert!(!ok);
     assert!(stderr.contains("/nonexistent/dist is not a folder"), "{stderr}");
 }
+
+const ENCODERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/encoders");
+const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/examples");
+
+/// A reference row from `<model>/queries.safetensors` (written by dev/make_query_fixtures.py).
+fn query_reference(model: &str, name: &str) -> Vec<f32> {
+    let bytes = std::fs::read(format!("{ENCODERS}/{model}/queries.safetensors")).unwrap();
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let view = tensors.tensor(name).unwrap();
+    view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    dot / (norm(a) * norm(b))
+}
+
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("eee-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn encode_image_matches_transformers() {
+    let card = format!("{ENCODERS}/dinov2/card.json");
+    let weights = format!("{ENCODERS}/dinov2/tiny.safetensors");
+    let (ok, stdout, stderr) = eee(&["encode", "image", &format!("{EXAMPLES}/example2.png"), "--model", &card, "--weights", &weights]);
+    assert!(ok, "{stderr}");
+    let ours: Vec<f32> = serde_json::from_str(&stdout).unwrap();
+    let expected = query_reference("dinov2", "image_example2");
+    assert_eq!(ours.len(), expected.len());
+    assert!(cosine(&ours, &expected) >= 0.9999, "cosine {}", cosine(&ours, &expected));
+
+    let (ok, _, stderr) = eee(&["encode", "image", &format!("{ENCODERS}/dinov2/card.json"), "--model", &card, "--weights", &weights]);
+    assert!(!ok);
+    assert!(stderr.contains("card.json"), "{stderr}");
+}
+
+#[test]
+fn encode_text_matches_transformers() {
+    let card = format!("{ENCODERS}/siglip/card.json");
+    let weights = format!("{ENCODERS}/siglip/tiny.safetensors");
+    let tokenizer = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tokenizers/t5like_unigram.tokenizer.json");
+    let bytes = std::fs::read(format!("{ENCODERS}/siglip/queries.safetensors")).unwrap();
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let description: serde_json::Value = serde_json::from_str(&metadata.metadata().as_ref().unwrap()["fixture"]).unwrap();
+    let prompt = description["prompts"][1].as_str().unwrap();
+
+    let (ok, stdout, stderr) = eee(&["encode", "text", prompt, "--model", &card, "--weights", &weights, "--tokenizer", tokenizer]);
+    assert!(ok, "{stderr}");
+    let ours: Vec<f32> = serde_json::from_str(&stdout).unwrap();
+    let expected = query_reference("siglip", "text_1");
+    assert!(cosine(&ours, &expected) >= 0.9999, "cosine {}", cosine(&ours, &expected));
+
+    // DINOv2 has no text tower.
+    let (ok, _, stderr) = eee(&["encode", "text", "a glacier", "--model", &format!("{ENCODERS}/dinov2/card.json"), "--weights", &weights, "--tokenizer", tokenizer]);
+    assert!(!ok);
+    assert!(stderr.contains("no text tower"), "{stderr}");
+}
+
+#[test]
+fn convert_pickle_then_encode() {
+    let out = scratch_dir("convert");
+    let card = format!("{ENCODERS}/farslip/card.json");
+    let out_dir = out.to_str().unwrap();
+    let (ok, _, stderr) = eee(&["convert", "--input", &format!("{ENCODERS}/farslip/tiny.pt"), "--model", &card, "--out-dir", out_dir]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("text.safetensors") && stderr.contains("image.safetensors"), "{stderr}");
+
+    let image_weights = out.join("image.safetensors");
+    let (ok, stdout, stderr) = eee(&["encode", "image", &format!("{EXAMPLES}/example1.png"), "--model", &card, "--weights", image_weights.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let ours: Vec<f32> = serde_json::from_str(&stdout).unwrap();
+    // f16 weights: the embedding stays within a cosine of 0.999 of open_clip's f32 output.
+    let cos = cosine(&ours, &query_reference("farslip", "image_example1"));
+    assert!(cos >= 0.999, "cosine {cos}");
+
+    // The text file alone does not contain the image tower.
+    let (ok, _, stderr) = eee(&["encode", "image", &format!("{EXAMPLES}/example1.png"), "--model", &card, "--weights", out.join("text.safetensors").to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("visual."), "{stderr}");
+
+    // A Lightning checkpoint with --keep.
+    let satclip = out.join("satclip-image.safetensors");
+    let (ok, _, stderr) = eee(&["convert", "--input", &format!("{ENCODERS}/satclip/tiny.ckpt"), "--keep", "model.visual.", "--out", satclip.to_str().unwrap(), "--dtype", "f32"]);
+    assert!(ok, "{stderr}");
+    let converted = std::fs::read(&satclip).unwrap();
+    let original = std::fs::read(format!("{ENCODERS}/satclip/tiny.safetensors")).unwrap();
+    let (converted, original) = (safetensors::SafeTensors::deserialize(&converted).unwrap(), safetensors::SafeTensors::deserialize(&original).unwrap());
+    assert_eq!(converted.len(), original.len());
+    for (name, view) in original.tensors() {
+        assert_eq!(converted.tensor(&name).unwrap().data(), view.data(), "{name}");
+    }
+
+    let (ok, _, stderr) = eee(&["convert", "--input", &card, "--keep", "x", "--out", satclip.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("card.json"), "{stderr}");
+}
+
+#[test]
+fn index_images_then_search() {
+    let dir = scratch_dir("index");
+    let cells = ["337U_1155R", "418U_669L", "45D_699L"];
+    let mut images = Vec::new();
+    for (cell, example) in cells.iter().zip(["example1", "example2", "example3"]) {
+        let path = dir.join(format!("{cell}.png"));
+        std::fs::copy(format!("{EXAMPLES}/{example}.png"), &path).unwrap();
+        images.push(path.to_str().unwrap().to_string());
+    }
+    let card = format!("{ENCODERS}/dinov2/card.json");
+    let weights = format!("{ENCODERS}/dinov2/tiny.safetensors");
+    let out = dir.join("index.parquet");
+    let mut args = vec!["index", "--model", &card, "--weights", &weights, "--out", out.to_str().unwrap()];
+    args.extend(images.iter().map(String::as_str));
+    let (ok, _, stderr) = eee(&args);
+    assert!(ok, "{stderr}");
+
+    let (ok, stdout, stderr) = eee(&["search", out.to_str().unwrap(), "--tile", "418U_669L", "--k", "3"]);
+    assert!(ok, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["tiles"], 3);
+    assert_eq!(report["results"][0]["grid_cell"], "418U_669L");
+    assert_eq!(report["results"][0]["product_id"], "418U_669L.png");
+
+    let bad = dir.join("not-a-cell.png");
+    std::fs::copy(format!("{EXAMPLES}/example1.png"), &bad).unwrap();
+    let (ok, _, stderr) = eee(&["index", "--model", &card, "--weights", &weights, "--out", out.to_str().unwrap(), bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("not-a-cell.png"), "{stderr}");
+}

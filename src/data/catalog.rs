@@ -30,13 +30,17 @@ pub struct Dataset {
     #[serde(default)]
     pub description: String,
     pub files: Vec<DataFile>,
-    /// Query kinds the dataset's encoder supports in this app: `location`, `tile`.
+    /// Query kinds the dataset's encoder supports in this app: `location`, `tile`, `text`, `image`.
     #[serde(default)]
     pub queries: Vec<String>,
     /// Location-encoder weights (safetensors with the checkpoint's key names), when location
     /// queries are available.
     #[serde(default)]
     pub location_weights: Option<String>,
+    /// Model card (`models/*.json`) of the encoder that made the embeddings, when text or image
+    /// queries are available. Its weight and tokenizer URLs are relative to the card.
+    #[serde(default)]
+    pub model_card: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ use super::weights::{TensorFile, WeightsError};
 const LAYER_NORM_EPSILON: f64 = 1e-6;
 const PROJECTIONS: [&str; 4] = ["attention.query", "attention.key", "attention.value", "output.dense"];
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 pub struct Dinov2Config {
     pub width: usize,
     pub layers: usize,

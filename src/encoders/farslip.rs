@@ -19,7 +19,7 @@ pub const LONGCLIP_KEEP: usize = 20;
 const LAYER_NORM_EPSILON: f64 = 1e-5;
 
 /// Hyper-parameters of an open_clip CLIP with a LongCLIP text tower.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 pub struct ClipConfig {
     pub embed_dim: usize,
     pub image_size: usize,

@@ -1,8 +1,14 @@
 //! Query encoders implemented with burn, and the loading of their weights.
 
+pub mod card;
+pub mod clean;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod convert;
 pub mod dinov2;
 pub mod farslip;
+mod html_entities;
 pub mod preprocess;
+pub mod query;
 pub mod remote;
 pub mod satclip;
 pub mod satclip_vit;

@@ -146,7 +146,8 @@ pub fn shortest_side_size(width: usize, height: usize, target: usize) -> (usize,
 }
 
 /// Rounding of an odd centre-crop margin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CropRounding {
     /// torchvision `CenterCrop`: `int(round(margin / 2))`, rounding halves to even.
     RoundHalfEven,
@@ -172,8 +173,8 @@ pub fn centre_crop(image: &Rgb8, size: usize, rounding: CropRounding) -> Rgb8 {
     Rgb8 { width: size, height: size, data }
 }
 
-/// The per-model recipe.
-#[derive(Debug, Clone, PartialEq)]
+/// The per-model recipe, as model cards store it.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 pub struct Pipeline {
     pub resize: Resize,
     pub crop: Option<(usize, CropRounding)>,
@@ -181,7 +182,8 @@ pub struct Pipeline {
     pub std: [f32; 3],
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Resize {
     /// Scale the shorter side to this length, keeping the aspect ratio.
     ShortestSide(usize),

@@ -19,7 +19,7 @@ const ACTIVATION: Activation = Activation::GeluTanh;
 const PROJECTIONS: [&str; 4] = ["q_proj", "k_proj", "v_proj", "out_proj"];
 
 /// Hyper-parameters of a SigLIP model.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 pub struct SiglipConfig {
     pub width: usize,
     pub layers: usize,

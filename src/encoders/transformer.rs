@@ -9,7 +9,8 @@ use burn::tensor::activation::{gelu, gelu_approximate, softmax};
 use super::weights::{TensorFile, WeightsError};
 
 /// MLP activation of a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Activation {
     /// Exact GELU (erf), as in OpenAI CLIP ViT-B/16 and DINOv2.
     Gelu,

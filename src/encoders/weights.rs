@@ -39,6 +39,15 @@ impl<'a> TensorFile<'a> {
         Ok(TensorFile { tensors, prefix: prefix.to_string(), remaining })
     }
 
+    /// Keeps only the keys that start with one of `prefixes` (after the file prefix) as
+    /// belonging to the model, so that loading one tower of a two-tower checkpoint can still
+    /// check that the tower used all its tensors.
+    pub fn restrict(mut self, prefixes: &[&str]) -> Self {
+        let file_prefix = self.prefix.clone();
+        self.remaining.retain(|key| prefixes.iter().any(|p| key[file_prefix.len()..].starts_with(p)));
+        self
+    }
+
     /// Reads `{prefix}{name}` as f32 values after checking its shape.
     pub fn take(&mut self, name: &str, expected: &[usize]) -> Result<Vec<f32>, WeightsError> {
         let key = format!("{}{name}", self.prefix);

@@ -14,7 +14,12 @@ use crate::data::catalog::{Catalog, Dataset};
 use crate::data::geoparquet::EmbeddingTable;
 use crate::data::topo::Ring;
 use crate::encoders::satclip::LocationEncoder;
+use crate::encoders::preprocess::Rgb8;
+use crate::encoders::query::{ImageQueryEncoder, TextQueryEncoder};
 use crate::search::{self, Hit, MAX_TOP_K, PERMILLE_RANGE, Threshold};
+
+mod queries;
+use queries::{Download, LoadedCard, TextImagePanel};
 
 const CANVAS_WIDTH: f64 = 1200.0;
 const CANVAS_HEIGHT: f64 = 600.0;
@@ -64,6 +69,15 @@ struct State {
     query: RwSignal<Option<Query>>,
     lat_text: RwSignal<String>,
     lon_text: RwSignal<String>,
+    text_text: RwSignal<String>,
+    /// The image of the last image query.
+    image: StoredValue<Option<Rc<Rgb8>>, LocalStorage>,
+    card: StoredValue<Option<LoadedCard>, LocalStorage>,
+    card_summary: RwSignal<Option<String>>,
+    text_encoder: StoredValue<Option<(String, Rc<TextQueryEncoder>)>, LocalStorage>,
+    image_encoder: StoredValue<Option<(String, Rc<ImageQueryEncoder>)>, LocalStorage>,
+    download: RwSignal<Option<Download>>,
+    weights_origin: RwSignal<Option<loader::Origin>>,
     permille: RwSignal<u32>,
     k: RwSignal<usize>,
     click_mode: RwSignal<ClickMode>,
@@ -118,6 +132,10 @@ fn App() -> impl IntoView {
         Some(Query::Location { lat, lon }) => (lat.to_string(), lon.to_string()),
         _ => (String::new(), String::new()),
     };
+    let text_text = match &initial.query {
+        Some(Query::Text(text)) => text.clone(),
+        _ => String::new(),
+    };
     let state = State {
         catalog_url: StoredValue::new(initial.catalog.clone().unwrap_or_else(|| DEFAULT_CATALOG.to_string())),
         catalog: RwSignal::new(None),
@@ -129,6 +147,14 @@ fn App() -> impl IntoView {
         query: RwSignal::new(None),
         lat_text: RwSignal::new(lat_text),
         lon_text: RwSignal::new(lon_text),
+        text_text: RwSignal::new(text_text),
+        image: StoredValue::new_local(None),
+        card: StoredValue::new_local(None),
+        card_summary: RwSignal::new(None),
+        text_encoder: StoredValue::new_local(None),
+        image_encoder: StoredValue::new_local(None),
+        download: RwSignal::new(None),
+        weights_origin: RwSignal::new(None),
         permille: RwSignal::new(initial.permille),
         k: RwSignal::new(initial.k),
         click_mode: RwSignal::new(ClickMode::Location),
@@ -202,6 +228,7 @@ async fn load_dataset(state: State) {
     state.error.set(None);
     state.table.set(None);
     state.scores.set(None);
+    state.card_summary.set(None);
     state.busy.set(true);
     state.progress.set(Some((0, 1000)));
 
@@ -219,6 +246,12 @@ async fn load_dataset(state: State) {
         Ok(loaded) => {
             state.timings.set(Timings { load: Some(now_ms() - started), requests: loaded.stats.requests, bytes: loaded.stats.bytes, ..Timings::default() });
             state.table.set(Some(loaded.table));
+            if dataset.model_card.is_some() {
+                // The card is small; loading it now shows the download sizes before a query.
+                if let Err(message) = queries::card(state).await {
+                    state.notices.update(|n| n.push(message));
+                }
+            }
             if let Some(query) = state.pending.get_value() {
                 state.pending.set_value(None);
                 run_query(state, query).await;
@@ -249,7 +282,54 @@ async fn run_query(state: State, query: Query) {
     let loaded = state.timings.get_untracked();
     let mut timings = Timings { load: loaded.load, requests: loaded.requests, bytes: loaded.bytes, ..Timings::default() };
 
+    let query_started = now_ms();
     let vector = match &query {
+        Query::Text(text) => {
+            let encoder = match queries::text_encoder(state).await {
+                Ok(encoder) => encoder,
+                Err(message) => {
+                    state.fail(format!("{message}; the previous results are kept"));
+                    return;
+                }
+            };
+            timings.fetch = Some(now_ms() - query_started);
+            let encode_started = now_ms();
+            match encoder.embed(text).await {
+                Ok(vector) => {
+                    timings.encode = Some(now_ms() - encode_started);
+                    vector
+                }
+                Err(error) => {
+                    state.fail(format!("{error}; the previous results are kept"));
+                    return;
+                }
+            }
+        }
+        Query::Image(name) => {
+            let Some(image) = queries::current_image(state) else {
+                state.fail(format!("the image {name:?} is no longer in memory: choose it again"));
+                return;
+            };
+            let encoder = match queries::image_encoder(state).await {
+                Ok(encoder) => encoder,
+                Err(message) => {
+                    state.fail(format!("{message}; the previous results are kept"));
+                    return;
+                }
+            };
+            timings.fetch = Some(now_ms() - query_started);
+            let encode_started = now_ms();
+            match encoder.embed(&image).await {
+                Ok(vector) => {
+                    timings.encode = Some(now_ms() - encode_started);
+                    vector
+                }
+                Err(error) => {
+                    state.fail(format!("{name}: {error}; the previous results are kept"));
+                    return;
+                }
+            }
+        }
         Query::Tile(id) => match table.grid_cell.iter().position(|c| c == id) {
             Some(index) => table.embeddings.row(index),
             None => {
@@ -402,6 +482,7 @@ fn QueryPanel() -> impl IntoView {
                 <label><input type="radio" name="click-mode" id="click-tile"
                     on:change=move |_| state.click_mode.set(ClickMode::Tile)/>" finds tiles like the nearest tile"</label>
             </fieldset>
+            <TextImagePanel/>
             <ThresholdControls/>
         </section>
     }
@@ -576,7 +657,7 @@ fn StatusLine() -> impl IntoView {
     let text = move || {
         let t = state.timings.get();
         format!(
-            "dataset: {} requests, {:.1} MB in {} · query: fetch {} · encode {} · score {} · draw {} · encoder on CPU (burn ndarray)",
+            "dataset: {} requests, {:.1} MB in {} · query: fetch {} · encode {} · score {} · draw {} · encoder on CPU (burn ndarray){}",
             t.requests,
             t.bytes as f64 / 1e6,
             format_ms(t.load),
@@ -584,6 +665,7 @@ fn StatusLine() -> impl IntoView {
             format_ms(t.encode),
             format_ms(t.score),
             format_ms(t.draw),
+            queries::origin_text(state.weights_origin.get()),
         )
     };
     view! { <p class="status" id="status">{text}</p> }
@@ -643,6 +725,8 @@ fn Results() -> impl IntoView {
                 });
                 format!("Tiles most similar to tile {id} {}", place.unwrap_or_default())
             }
+            Some(Query::Text(text)) => format!("Tiles most similar to the text {text:?}"),
+            Some(Query::Image(name)) => format!("Tiles most similar to the image {name}"),
             None => "Type a latitude and longitude and press Search location, or click the map.".to_string(),
         }
     };

@@ -9,7 +9,11 @@ use crate::data::catalog::{Catalog, Dataset, resolve_url};
 use crate::data::geoparquet::{EmbeddingTable, ReadOptions, read_table};
 use crate::data::range::{RangeSource, Stats};
 use crate::data::topo::{Ring, rings_from_topojson};
+use crate::encoders::card::{ModelCard, WeightsCard};
+use crate::encoders::remote::RemoteSafetensors;
 use crate::encoders::satclip::LocationEncoder;
+
+use super::cache;
 
 /// The catalog URL relative to the page, used when the link names none.
 pub const DEFAULT_CATALOG: &str = "catalog.json";
@@ -90,4 +94,69 @@ pub async fn load_location_encoder(catalog_url: &str, weights: &str) -> Result<L
     let url = resolve_url(catalog_url, weights);
     let bytes = fetch_bytes(&url, "location-encoder weights").await?;
     LocationEncoder::from_safetensors(&bytes, Default::default()).map_err(|e| format!("{url}: {e}"))
+}
+
+/// Loads a model card; returns it with its resolved URL, against which its own URLs resolve.
+pub async fn load_card(catalog_url: &str, card: &str) -> Result<(ModelCard, String), String> {
+    let url = resolve_url(catalog_url, card);
+    let bytes = fetch_bytes(&url, "model card").await?;
+    let parsed = ModelCard::from_json(&bytes).map_err(|e| format!("{url}: {e}"))?;
+    Ok((parsed, url))
+}
+
+/// Where a download came from, for the status line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Network,
+    Cache,
+}
+
+/// Fetches a whole file (a tokenizer), from Cache Storage when a previous visit stored it.
+pub async fn load_cached_file(url: &str, description: &str) -> Result<(Vec<u8>, Origin), String> {
+    if let Some(bytes) = cache::get(url).await {
+        return Ok((bytes, Origin::Cache));
+    }
+    let bytes = fetch_bytes(url, description).await?;
+    cache::put(url, &bytes).await;
+    Ok((bytes, Origin::Network))
+}
+
+/// Cache Storage key of one tower of a weights file: the file URL plus the tower's prefixes.
+fn tower_cache_key(url: &str, prefixes: &[String]) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let encoded: String = form_urlencoded::byte_serialize(prefixes.join(",").as_bytes()).collect();
+    format!("{url}{separator}eee-tower={encoded}")
+}
+
+/// Fetches the tensors of one tower (only those under its prefixes, by range requests) and
+/// returns them as an in-memory safetensors file. Mirrors are tried in order; the result is
+/// stored in Cache Storage. `progress` receives (bytes done, bytes to fetch).
+pub async fn load_tower(card_url: &str, weights: &WeightsCard, progress: &dyn Fn(u64, u64)) -> Result<(Vec<u8>, Origin), String> {
+    let primary = resolve_url(card_url, &weights.url);
+    let key = tower_cache_key(&primary, &weights.prefixes);
+    if let Some(bytes) = cache::get(&key).await {
+        return Ok((bytes, Origin::Cache));
+    }
+    let prefixes: Vec<&str> = weights.prefixes.iter().map(String::as_str).collect();
+    let mut last_error = String::new();
+    for location in std::iter::once(&weights.url).chain(&weights.mirrors) {
+        let url = resolve_url(card_url, location);
+        let source = FetchSource::new(url.clone(), FetchTransport, None);
+        let result = async {
+            let file = RemoteSafetensors::open(&source).await?;
+            file.fetch(&prefixes, &mut |done, total| progress(done, total)).await
+        }
+        .await;
+        match result {
+            Ok(bytes) => {
+                cache::put(&key, &bytes).await;
+                return Ok((bytes, Origin::Network));
+            }
+            Err(error) => {
+                log::warn!("load: weights {url} failed: {error}");
+                last_error = format!("loading weights from {url} failed: {error}");
+            }
+        }
+    }
+    Err(last_error)
 }

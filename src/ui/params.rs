@@ -1,5 +1,6 @@
 //! The query as URL parameters, so that a link reproduces a search:
-//! `?dataset=demo&lat=-4&lon=-63&permille=7&k=10`, or `&tile=337U_1155R` instead of a location.
+//! `?dataset=demo&lat=-4&lon=-63&permille=7&k=10`, or `&tile=337U_1155R` or `&text=…` instead
+//! of a location. Image queries are not put in the link.
 
 use crate::search::{DEFAULT_PERMILLE, DEFAULT_TOP_K, MAX_TOP_K, PERMILLE_RANGE};
 
@@ -7,6 +8,9 @@ use crate::search::{DEFAULT_PERMILLE, DEFAULT_TOP_K, MAX_TOP_K, PERMILLE_RANGE};
 pub enum Query {
     Location { lat: f64, lon: f64 },
     Tile(String),
+    Text(String),
+    /// An image the user gave, named by its file name; the pixels stay in memory.
+    Image(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +34,7 @@ impl Default for Params {
 pub fn parse(search: &str) -> (Params, Vec<String>) {
     let mut params = Params::default();
     let mut messages = Vec::new();
-    let (mut lat, mut lon, mut tile) = (None, None, None);
+    let (mut lat, mut lon, mut tile, mut text) = (None, None, None, None);
     // A coordinate that is present but not a number has been reported already.
     let mut unreadable = false;
     for (key, value) in form_urlencoded::parse(search.trim_start_matches('?').as_bytes()) {
@@ -47,6 +51,7 @@ pub fn parse(search: &str) -> (Params, Vec<String>) {
                 unreadable |= lon.is_none();
             }
             "tile" if !value.is_empty() => tile = Some(value),
+            "text" if !value.is_empty() => text = Some(value),
             "permille" => {
                 if let Some(number) = parse_number(&key, &value, &mut messages) {
                     let clamped = number.round().clamp(f64::from(PERMILLE_RANGE.0), f64::from(PERMILLE_RANGE.1)) as u32;
@@ -68,9 +73,10 @@ pub fn parse(search: &str) -> (Params, Vec<String>) {
             _ => {}
         }
     }
-    params.query = match (tile, lat, lon) {
-        (Some(tile), _, _) => Some(Query::Tile(tile)),
-        (None, Some(lat), Some(lon)) => {
+    params.query = match (tile, text, lat, lon) {
+        (Some(tile), _, _, _) => Some(Query::Tile(tile)),
+        (None, Some(text), _, _) => Some(Query::Text(text)),
+        (None, None, Some(lat), Some(lon)) => {
             if lat.abs() > 90.0 || lon.abs() > 180.0 {
                 messages.push(format!("the location ({lat}, {lon}) in the link is not on Earth (latitude within ±90, longitude within ±180); it was ignored"));
                 None
@@ -78,11 +84,11 @@ pub fn parse(search: &str) -> (Params, Vec<String>) {
                 Some(Query::Location { lat, lon })
             }
         }
-        (None, Some(_), None) | (None, None, Some(_)) if !unreadable => {
+        (None, None, Some(_), None) | (None, None, None, Some(_)) if !unreadable => {
             messages.push("the link has only one of lat and lon; a location needs both".to_string());
             None
         }
-        (None, _, _) => None,
+        (None, None, _, _) => None,
     };
     (params, messages)
 }
@@ -115,7 +121,10 @@ impl Params {
             Some(Query::Tile(tile)) => {
                 out.append_pair("tile", tile);
             }
-            None => {}
+            Some(Query::Text(text)) => {
+                out.append_pair("text", text);
+            }
+            Some(Query::Image(_)) | None => {}
         }
         out.append_pair("permille", &self.permille.to_string());
         out.append_pair("k", &self.k.to_string());
@@ -135,6 +144,23 @@ mod tests {
         assert_eq!((params.permille, params.k), (12, 25));
         let (again, _) = parse(&params.to_query_string());
         assert_eq!(again, params);
+    }
+
+    #[test]
+    fn text_link_round_trips() {
+        let (params, messages) = parse("?dataset=farslip-249k&text=terraced+rice+fields+%26+rivers");
+        assert!(messages.is_empty(), "{messages:?}");
+        assert_eq!(params.query, Some(Query::Text("terraced rice fields & rivers".to_string())));
+        let (again, _) = parse(&params.to_query_string());
+        assert_eq!(again, params);
+        let (params, _) = parse("text=glacier&tile=337U_1155R");
+        assert_eq!(params.query, Some(Query::Tile("337U_1155R".to_string())));
+    }
+
+    #[test]
+    fn image_query_stays_out_of_link() {
+        let params = Params { query: Some(Query::Image("chip.png".to_string())), ..Params::default() };
+        assert!(!params.to_query_string().contains("chip"));
     }
 
     #[test]

@@ -26,13 +26,13 @@ const ROW_GROUP_ROWS: usize = 16_384;
 const ENCODE_BATCH: usize = 4096;
 pub const WEIGHTS_FILE: &str = "satclip-demo-weights.safetensors";
 
-/// A demo tile before encoding.
-struct Tile {
-    cell: Cell,
-    south: f64,
-    north: f64,
-    west: f64,
-    east: f64,
+/// A tile before encoding.
+pub struct Tile {
+    pub cell: Cell,
+    pub south: f64,
+    pub north: f64,
+    pub west: f64,
+    pub east: f64,
 }
 
 /// Samples per cell side for the land test: a cell is land if any of the 3 × 3 points is.
@@ -73,7 +73,9 @@ fn polygon_wkb(tile: &Tile) -> Vec<u8> {
     bytes
 }
 
-fn schema() -> Arc<Schema> {
+/// The Major TOM embedding schema (the columns the EarthEmbeddingExplorer files have), with
+/// f16 embeddings and GeoParquet 1.1 metadata.
+pub fn schema() -> Arc<Schema> {
     let embedding = DataType::List(Arc::new(Field::new("item", DataType::Float16, true)));
     let geo = r#"{"version":"1.1.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":["Polygon"],"crs":null}}}"#;
     let metadata: std::collections::HashMap<String, String> = [("geo".to_string(), geo.to_string())].into_iter().collect();
@@ -95,7 +97,9 @@ fn schema() -> Arc<Schema> {
     ))
 }
 
-fn batch(tiles: &[Tile], embeddings: &[Vec<f32>]) -> RecordBatch {
+/// One record batch; `unique_id` is `{id_prefix}{cell}` and `product_id` is taken from
+/// `product_ids` when given.
+pub fn batch(tiles: &[Tile], embeddings: &[Vec<f32>], id_prefix: &str, product_ids: Option<&[String]>) -> RecordBatch {
     let mut embedding = ListBuilder::new(Float16Builder::new());
     for vector in embeddings {
         embedding.values().append_slice(&vector.iter().map(|&v| f16::from_f32(v)).collect::<Vec<_>>());
@@ -104,10 +108,13 @@ fn batch(tiles: &[Tile], embeddings: &[Vec<f32>]) -> RecordBatch {
     let centre = |t: &Tile| ((t.south + t.north) / 2.0, (t.west + t.east) / 2.0);
     let ids: Vec<String> = tiles.iter().map(|t| t.cell.to_string()).collect();
     let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(ids.iter().map(|id| format!("demo-{id}")))),
+        Arc::new(StringArray::from_iter_values(ids.iter().map(|id| format!("{id_prefix}{id}")))),
         Arc::new(embedding.finish()),
         Arc::new(StringArray::from(vec![None::<&str>; tiles.len()])),
-        Arc::new(StringArray::from(vec![None::<&str>; tiles.len()])),
+        Arc::new(match product_ids {
+            Some(names) => StringArray::from_iter_values(names.iter()),
+            None => StringArray::from(vec![None::<&str>; tiles.len()]),
+        }),
         Arc::new(StringArray::from_iter_values(ids.iter())),
         Arc::new(Int16Array::from_iter_values(tiles.iter().map(|t| t.cell.row as i16))),
         Arc::new(Int16Array::from_iter_values(tiles.iter().map(|t| t.cell.col as i16))),
@@ -152,7 +159,7 @@ pub fn build(land: &Path, out: &Path, seed: u64) -> Result<(), String> {
             let points: Vec<(f64, f64)> = part.iter().map(|t| ((t.south + t.north) / 2.0, (t.west + t.east) / 2.0)).collect();
             let embeddings = futures::executor::block_on(encoder.embed(&points)).map_err(|e| e.to_string())?;
             debug_assert!(embeddings.iter().all(|e| e.len() == EMBEDDING_DIM));
-            writer.write(&batch(part, &embeddings)).map_err(|e| e.to_string())?;
+            writer.write(&batch(part, &embeddings, "demo-", None)).map_err(|e| e.to_string())?;
         }
         writer.close().map_err(|e| e.to_string())?;
         let size = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod demo;
+mod index;
 
 #[derive(Parser)]
 #[command(name = "eee", version, about = "EarthEmbeddingExplorer: Major TOM grid, embedding files, encoders and the demo index")]
@@ -25,6 +26,44 @@ enum Command {
     /// Build the bundled demo index.
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// Convert an original checkpoint (PyTorch `.pt`/`.bin`, Lightning `.ckpt` or safetensors)
+    /// into per-tower safetensors files that the app reads.
+    Convert {
+        /// The original checkpoint.
+        #[arg(long)]
+        input: PathBuf,
+        /// Model card (models/*.json): writes one file per tower, `<out-dir>/<tower>.safetensors`.
+        #[arg(long, requires = "out_dir", conflicts_with_all = ["keep", "out"])]
+        model: Option<PathBuf>,
+        /// Folder for the per-tower files of --model.
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+        /// Without --model: keep the tensors whose names start with this (repeatable).
+        #[arg(long, requires = "out")]
+        keep: Vec<String>,
+        /// Without --model: the output file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Storage type of the output: f16 (half the size) or f32.
+        #[arg(long, default_value = "f16", value_parser = ["f16", "f32"])]
+        dtype: String,
+    },
+    /// Embed image chips named by their Major TOM cell (such as 337U_1155R.png) into a
+    /// GeoParquet embedding file.
+    Index {
+        /// PNG or JPEG files named `<cell id>.<extension>`.
+        #[arg(required = true, num_args = 1..)]
+        images: Vec<PathBuf>,
+        /// Model card (models/*.json).
+        #[arg(long)]
+        model: PathBuf,
+        /// Safetensors weights with the checkpoint's key names.
+        #[arg(long)]
+        weights: PathBuf,
+        /// Output GeoParquet file.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Search embedding files (local paths or http(s) URLs, read together as one dataset) and
     /// print the top matches as JSON.
     #[command(allow_negative_numbers = true)]
@@ -68,6 +107,30 @@ enum GridCommand {
 
 #[derive(Subcommand)]
 enum EncodeCommand {
+    /// Embed a text prompt with a model's text tower.
+    Text {
+        text: String,
+        /// Model card (models/*.json).
+        #[arg(long)]
+        model: PathBuf,
+        /// Safetensors weights with the checkpoint's key names (the checkpoint or the text file
+        /// from `eee convert`).
+        #[arg(long)]
+        weights: PathBuf,
+        /// Tokenizer file the card names: bpe_simple_vocab_16e6.txt.gz (CLIP) or tokenizer.json.
+        #[arg(long)]
+        tokenizer: PathBuf,
+    },
+    /// Embed a PNG or JPEG image with a model's image tower.
+    Image {
+        image: PathBuf,
+        /// Model card (models/*.json).
+        #[arg(long)]
+        model: PathBuf,
+        /// Safetensors weights with the checkpoint's key names.
+        #[arg(long)]
+        weights: PathBuf,
+    },
     /// Embed a location with the SatCLIP location encoder.
     #[command(allow_negative_numbers = true)]
     Location {
@@ -119,6 +182,20 @@ fn run(command: Command) -> Result<(), String> {
             println!("{}", serde_json::to_string(&embedding[0]).expect("floats serialise"));
             Ok(())
         }
+        Command::Encode(EncodeCommand::Text { text, model, weights, tokenizer }) => {
+            let card = read_card(&model)?;
+            let encoder = eee::encoders::query::TextQueryEncoder::load(&card, &read_file(&weights, "weights")?, &read_file(&tokenizer, "tokenizer")?, &Default::default())
+                .map_err(|e| e.to_string())?;
+            print_embedding(futures::executor::block_on(encoder.embed(&text)).map_err(|e| e.to_string())?)
+        }
+        Command::Encode(EncodeCommand::Image { image, model, weights }) => {
+            let card = read_card(&model)?;
+            let pixels = eee::encoders::preprocess::decode_image(&read_file(&image, "image")?).map_err(|e| format!("{}: {e}", image.display()))?;
+            let encoder = eee::encoders::query::ImageQueryEncoder::load(&card, &read_file(&weights, "weights")?, &Default::default()).map_err(|e| e.to_string())?;
+            print_embedding(futures::executor::block_on(encoder.embed(&pixels)).map_err(|e| e.to_string())?)
+        }
+        Command::Index { images, model, weights, out } => index::build(&read_card(&model)?, &read_file(&weights, "weights")?, &images, &out),
+        Command::Convert { input, model, out_dir, keep, out, dtype } => convert(&input, model.zip(out_dir), &keep, out, &dtype),
         Command::Demo(DemoCommand::Build { land, out, seed }) => demo::build(&land, &out, seed),
         Command::Search { files, tile, lat, lon, weights, k } => search(&files, tile, lat.zip(lon), weights, k),
         Command::Serve { dir, address } => {
@@ -145,6 +222,46 @@ fn print_bounds(id: &str) -> Result<(), String> {
         "centre": [lat, lon],
     });
     println!("{}", serde_json::to_string_pretty(&report).expect("JSON value serialises"));
+    Ok(())
+}
+
+fn read_file(path: &PathBuf, what: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("reading {what} {} failed: {e}", path.display()))
+}
+
+fn read_card(path: &PathBuf) -> Result<eee::encoders::card::ModelCard, String> {
+    eee::encoders::card::ModelCard::from_json(&read_file(path, "model card")?).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn print_embedding(values: Vec<f32>) -> Result<(), String> {
+    println!("{}", serde_json::to_string(&values).expect("floats serialise"));
+    Ok(())
+}
+
+fn convert(input: &PathBuf, card: Option<(PathBuf, PathBuf)>, keep: &[String], out: Option<PathBuf>, dtype: &str) -> Result<(), String> {
+    use eee::encoders::convert::{StoredType, read_checkpoint, write_tower};
+
+    let stored = if dtype == "f32" { StoredType::F32 } else { StoredType::F16 };
+    let outputs: Vec<(Vec<String>, PathBuf)> = match (card, out) {
+        (Some((model, out_dir)), _) => {
+            let card = read_card(&model)?;
+            let mut outputs = Vec::new();
+            if let Some(text) = &card.towers.text {
+                outputs.push((text.weights.prefixes.clone(), out_dir.join("text.safetensors")));
+            }
+            if let Some(image) = &card.towers.image {
+                outputs.push((image.weights.prefixes.clone(), out_dir.join("image.safetensors")));
+            }
+            outputs
+        }
+        (None, Some(out)) if !keep.is_empty() => vec![(keep.to_vec(), out)],
+        _ => return Err("give --model CARD --out-dir DIR, or --keep PREFIX --out FILE".to_string()),
+    };
+    let tensors = read_checkpoint(input).map_err(|e| e.to_string())?;
+    for (prefixes, path) in outputs {
+        let count = write_tower(&tensors, &prefixes, stored, input, &path).map_err(|e| e.to_string())?;
+        eprintln!("wrote {count} tensors to {}", path.display());
+    }
     Ok(())
 }
 

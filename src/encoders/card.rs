@@ -1,0 +1,110 @@
+//! Model cards: the JSON files in `models/` that say which architecture a model has, where
+//! each tower's weights and tokenizer are, and which image preprocessing its index used.
+//! SatCLIP's card has its own format and is not read here.
+//!
+//! A card names its own tensors by key prefix, so one checkpoint file can serve both towers
+//! and only the tensors of the requested tower are read.
+
+use serde::Deserialize;
+
+use super::dinov2::Dinov2Config;
+use super::farslip::ClipConfig;
+use super::preprocess::Pipeline;
+use super::siglip::SiglipConfig;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CardError {
+    #[error("the model card is invalid JSON or misses a field ({0}): compare it with the cards in models/")]
+    Invalid(String),
+    #[error("model {model} has no {tower} tower: pick a model whose card lists one")]
+    NoTower { model: String, tower: &'static str },
+}
+
+/// A model card, as stored in `models/*.json`. Fields other than these document the model
+/// for readers and are ignored here.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ModelCard {
+    pub id: String,
+    pub name: String,
+    pub embedding_dim: usize,
+    pub architecture: Architecture,
+    pub towers: Towers,
+}
+
+/// The architecture with its hyper-parameters, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Architecture {
+    /// open_clip CLIP with LongCLIP text positions (FarSLIP).
+    Farslip(ClipConfig),
+    /// transformers `SiglipModel` key names.
+    Siglip(SiglipConfig),
+    /// transformers `Dinov2Model` key names; image only.
+    Dinov2(Dinov2Config),
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+pub struct Towers {
+    pub text: Option<TextTowerCard>,
+    pub image: Option<ImageTowerCard>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TextTowerCard {
+    pub weights: WeightsCard,
+    pub tokenizer: TokenizerCard,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ImageTowerCard {
+    pub weights: WeightsCard,
+    /// The recipe the index was built with; see each card's notes for the choice.
+    pub preprocessing: Pipeline,
+}
+
+/// Where a tower's tensors are: a safetensors file (the original checkpoint or the per-tower
+/// file `eee convert` writes) and the key prefixes that belong to the tower.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct WeightsCard {
+    /// URL of the safetensors file, relative to the card's own URL unless absolute.
+    pub url: String,
+    /// Other URLs of the same file, tried in order when `url` fails.
+    #[serde(default)]
+    pub mirrors: Vec<String>,
+    /// Keys that belong to this tower start with one of these.
+    pub prefixes: Vec<String>,
+    /// Bytes that loading the tower downloads (the tower's tensors as stored), shown in the
+    /// model picker.
+    pub download_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TokenizerCard {
+    /// open_clip's CLIP BPE from `bpe_simple_vocab_16e6.txt.gz`, padded with id 0.
+    ClipBpe { url: String, length: usize },
+    /// A Hugging Face `tokenizer.json`, padded with `pad_id`.
+    TokenizerJson { url: String, length: usize, pad_id: u32 },
+}
+
+impl TokenizerCard {
+    pub fn url(&self) -> &str {
+        match self {
+            TokenizerCard::ClipBpe { url, .. } | TokenizerCard::TokenizerJson { url, .. } => url,
+        }
+    }
+}
+
+impl ModelCard {
+    pub fn from_json(bytes: &[u8]) -> Result<Self, CardError> {
+        serde_json::from_slice(bytes).map_err(|e| CardError::Invalid(e.to_string()))
+    }
+
+    pub fn text(&self) -> Result<&TextTowerCard, CardError> {
+        self.towers.text.as_ref().ok_or_else(|| CardError::NoTower { model: self.id.clone(), tower: "text" })
+    }
+
+    pub fn image(&self) -> Result<&ImageTowerCard, CardError> {
+        self.towers.image.as_ref().ok_or_else(|| CardError::NoTower { model: self.id.clone(), tower: "image" })
+    }
+}

@@ -1,0 +1,154 @@
+//! Query encoders built from a model card: text (tokenizer + text tower) and image
+//! (preprocessing + image tower), each returning one embedding per query.
+
+use burn::prelude::*;
+
+use super::card::{Architecture, CardError, ModelCard, TokenizerCard, WeightsCard};
+use super::preprocess::{ImageError, Rgb8};
+use super::tokenize::{Cleaning, FixedLengthTokenizer, TokenizerError};
+use super::weights::{TensorFile, WeightsError};
+use super::{dinov2, farslip, siglip};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum QueryError {
+    #[error(transparent)]
+    Card(#[from] CardError),
+    #[error("{model}: {source}")]
+    Weights { model: String, source: WeightsError },
+    #[error(transparent)]
+    Tokenizer(#[from] TokenizerError),
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error("model {model} ({architecture}) has no {tower} encoder")]
+    Unsupported { model: String, architecture: &'static str, tower: &'static str },
+    #[error("the tokenizer gave id {id}, but model {model} has {vocab_size} token embeddings: the card pairs a tokenizer with the wrong model")]
+    TokenOutOfRange { model: String, id: i64, vocab_size: usize },
+    #[error("image preprocessing gives {found} px, but model {model} takes {expected} px: fix the card's preprocessing size")]
+    ImageSize { model: String, expected: usize, found: usize },
+    #[error("reading the embedding back from the compute device failed: {0}")]
+    Backend(String),
+}
+
+fn architecture_name(architecture: &Architecture) -> &'static str {
+    match architecture {
+        Architecture::Farslip(_) => "FarSLIP",
+        Architecture::Siglip(_) => "SigLIP",
+        Architecture::Dinov2(_) => "DINOv2",
+    }
+}
+
+/// Opens `weights` restricted to the tower's key prefixes, runs `load`, and checks that every
+/// tower tensor was used.
+fn load_tower<T>(card: &ModelCard, tower: &WeightsCard, weights: &[u8], load: impl FnOnce(&mut TensorFile<'_>) -> Result<T, WeightsError>) -> Result<T, QueryError> {
+    let with_model = |source| QueryError::Weights { model: card.id.clone(), source };
+    let prefixes: Vec<&str> = tower.prefixes.iter().map(String::as_str).collect();
+    let mut file = TensorFile::parse(weights, "").map_err(with_model)?.restrict(&prefixes);
+    let loaded = load(&mut file).map_err(with_model)?;
+    file.finish().map_err(with_model)?;
+    Ok(loaded)
+}
+
+async fn read_row(output: Tensor<2>) -> Result<Vec<f32>, QueryError> {
+    let data = output.into_data_async().await.map_err(|e| QueryError::Backend(format!("{e:?}")))?;
+    data.try_to_vec::<f32>().map_err(|e| QueryError::Backend(format!("{e:?}")))
+}
+
+enum TextTower {
+    Farslip(farslip::TextTower),
+    Siglip(siglip::TextTower),
+}
+
+/// A text query encoder: cleaning and tokenising as the model's reference code does, then the
+/// text tower. Embeddings are not normalised.
+pub struct TextQueryEncoder {
+    model: String,
+    tower: TextTower,
+    tokenizer: FixedLengthTokenizer,
+    vocab_size: usize,
+    device: Device,
+}
+
+impl TextQueryEncoder {
+    /// Loads the text tower from `weights` (safetensors with the checkpoint's key names, the
+    /// whole checkpoint or only this tower) and the tokenizer file the card names.
+    pub fn load(card: &ModelCard, weights: &[u8], tokenizer_file: &[u8], device: &Device) -> Result<Self, QueryError> {
+        let tower_card = card.text()?;
+        let unsupported = || QueryError::Unsupported { model: card.id.clone(), architecture: architecture_name(&card.architecture), tower: "text" };
+        let (tower, vocab_size) = match &card.architecture {
+            Architecture::Farslip(config) => (TextTower::Farslip(load_tower(card, &tower_card.weights, weights, |file| farslip::TextTower::load(file, config, device))?), config.vocab_size),
+            Architecture::Siglip(config) => (TextTower::Siglip(load_tower(card, &tower_card.weights, weights, |file| siglip::TextTower::load(file, config, device))?), config.vocab_size),
+            Architecture::Dinov2(_) => return Err(unsupported()),
+        };
+        let tokenizer = match &tower_card.tokenizer {
+            TokenizerCard::ClipBpe { length, .. } => FixedLengthTokenizer::clip_bpe(tokenizer_file, *length)?,
+            TokenizerCard::TokenizerJson { length, pad_id, .. } => FixedLengthTokenizer::from_json(tokenizer_file, *length, *pad_id, Cleaning::Whitespace)?,
+        };
+        Ok(TextQueryEncoder { model: card.id.clone(), tower, tokenizer, vocab_size, device: device.clone() })
+    }
+
+    /// Token ids of `text` as the text tower receives them.
+    pub fn tokenize(&self, text: &str) -> Result<Vec<i64>, QueryError> {
+        let ids = self.tokenizer.encode(text)?;
+        if let Some(&id) = ids.iter().find(|&&id| id < 0 || id as usize >= self.vocab_size) {
+            return Err(QueryError::TokenOutOfRange { model: self.model.clone(), id, vocab_size: self.vocab_size });
+        }
+        Ok(ids)
+    }
+
+    pub async fn embed(&self, text: &str) -> Result<Vec<f32>, QueryError> {
+        let ids = self.tokenize(text)?;
+        let output = match &self.tower {
+            TextTower::Farslip(tower) => tower.forward(&ids, 1),
+            TextTower::Siglip(tower) => {
+                let length = ids.len();
+                tower.forward(Tensor::<2, Int>::from_data(TensorData::new(ids, [1, length]), &self.device))
+            }
+        };
+        read_row(output).await
+    }
+}
+
+enum ImageTower {
+    Farslip(farslip::VisionTower),
+    Siglip(siglip::VisionTower),
+    Dinov2(dinov2::Dinov2),
+}
+
+/// An image query encoder: the card's preprocessing, then the image tower. Embeddings are
+/// not normalised.
+pub struct ImageQueryEncoder {
+    model: String,
+    tower: ImageTower,
+    pipeline: super::preprocess::Pipeline,
+    image_size: usize,
+    device: Device,
+}
+
+impl ImageQueryEncoder {
+    pub fn load(card: &ModelCard, weights: &[u8], device: &Device) -> Result<Self, QueryError> {
+        let tower_card = card.image()?;
+        let (tower, image_size) = match &card.architecture {
+            Architecture::Farslip(config) => (ImageTower::Farslip(load_tower(card, &tower_card.weights, weights, |file| farslip::VisionTower::load(file, config, device))?), config.image_size),
+            Architecture::Siglip(config) => (ImageTower::Siglip(load_tower(card, &tower_card.weights, weights, |file| siglip::VisionTower::load(file, config, device))?), config.image_size),
+            Architecture::Dinov2(config) => (ImageTower::Dinov2(load_tower(card, &tower_card.weights, weights, |file| dinov2::Dinov2::load(file, config, device))?), config.image_size),
+        };
+        Ok(ImageQueryEncoder { model: card.id.clone(), tower, pipeline: tower_card.preprocessing.clone(), image_size, device: device.clone() })
+    }
+
+    pub async fn embed(&self, image: &Rgb8) -> Result<Vec<f32>, QueryError> {
+        let (values, side) = self.pipeline.run(image);
+        if side != self.image_size || values.len() != 3 * side * side {
+            return Err(QueryError::ImageSize { model: self.model.clone(), expected: self.image_size, found: side });
+        }
+        let input = Tensor::<4>::from_data(TensorData::new(values, [1, 3, side, side]), &self.device);
+        let output = match &self.tower {
+            ImageTower::Farslip(tower) => tower.forward(input),
+            ImageTower::Siglip(tower) => tower.forward(input),
+            ImageTower::Dinov2(tower) => tower.forward(input),
+        };
+        read_row(output).await
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,232 @@
+//! Text and image queries: the panel (prompt field; image upload, drag and drop, paste), the
+//! model card of the dataset, and the query encoders, which load once per card and stay in
+//! memory.
+
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen_futures::JsFuture;
+
+use super::{State, run_query};
+use crate::data::catalog::resolve_url;
+use crate::encoders::card::ModelCard;
+use crate::encoders::preprocess::{Rgb8, decode_image};
+use crate::encoders::query::{ImageQueryEncoder, TextQueryEncoder};
+use crate::ui::loader::{self, Origin};
+use crate::ui::params::Query;
+
+/// The model card of the current dataset, with the URL its own URLs resolve against.
+#[derive(Clone)]
+pub(super) struct LoadedCard {
+    pub(super) url: String,
+    pub(super) card: Rc<ModelCard>,
+}
+
+/// Weights download in progress: what is loading, bytes done and expected.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Download {
+    pub(super) label: String,
+    pub(super) done: u64,
+    pub(super) total: u64,
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.0} MB", bytes as f64 / 1e6)
+}
+
+/// Loads the dataset's model card, once per URL.
+pub(super) async fn card(state: State) -> Result<LoadedCard, String> {
+    let Some(dataset) = state.dataset() else { return Err("no dataset is selected".to_string()) };
+    let Some(card_url) = dataset.model_card.clone() else {
+        return Err(format!("dataset {:?} has no model card, so text and image queries are not available for it; query by location or tile", dataset.id));
+    };
+    let resolved = resolve_url(&state.catalog_url.get_value(), &card_url);
+    if let Some(loaded) = state.card.get_value().filter(|loaded| loaded.url == resolved) {
+        return Ok(loaded);
+    }
+    let (card, url) = loader::load_card(&state.catalog_url.get_value(), &card_url).await?;
+    if card.embedding_dim != dataset.dim {
+        return Err(format!("model card {url} gives {}-value embeddings but dataset {:?} stores {} values: fix the catalog entry", card.embedding_dim, dataset.id, dataset.dim));
+    }
+    let loaded = LoadedCard { url, card: Rc::new(card) };
+    state.card.set_value(Some(loaded.clone()));
+    state.card_summary.set(Some(summary(&loaded.card)));
+    Ok(loaded)
+}
+
+/// One line on the model and what each tower downloads.
+fn summary(card: &ModelCard) -> String {
+    let mut parts = vec![format!("Model: {}", card.name)];
+    if let Some(text) = &card.towers.text {
+        parts.push(format!("text encoder {}", megabytes(text.weights.download_bytes)));
+    }
+    if let Some(image) = &card.towers.image {
+        parts.push(format!("image encoder {}", megabytes(image.weights.download_bytes)));
+    }
+    format!("{} (downloaded on first use, then cached in this browser)", parts.join(" · "))
+}
+
+async fn tower_bytes(state: State, loaded: &LoadedCard, weights: &crate::encoders::card::WeightsCard, label: String) -> Result<Vec<u8>, String> {
+    let total = weights.download_bytes;
+    state.download.set(Some(Download { label: label.clone(), done: 0, total }));
+    let progress = move |done: u64, total: u64| state.download.set(Some(Download { label: label.clone(), done, total }));
+    let result = loader::load_tower(&loaded.url, weights, &progress).await;
+    state.download.set(None);
+    let (bytes, origin) = result?;
+    state.weights_origin.set(Some(origin));
+    Ok(bytes)
+}
+
+/// The text encoder of the dataset's model, loaded on first use.
+pub(super) async fn text_encoder(state: State) -> Result<Rc<TextQueryEncoder>, String> {
+    let loaded = card(state).await?;
+    if let Some((url, encoder)) = state.text_encoder.get_value()
+        && url == loaded.url
+    {
+        return Ok(encoder);
+    }
+    let tower = loaded.card.text().map_err(|e| e.to_string())?;
+    let tokenizer_url = resolve_url(&loaded.url, tower.tokenizer.url());
+    let (tokenizer, _) = loader::load_cached_file(&tokenizer_url, "tokenizer").await?;
+    let weights = tower_bytes(state, &loaded, &tower.weights, format!("Downloading the {} text encoder", loaded.card.name)).await?;
+    // Give the page a chance to paint the status before the synchronous model set-up.
+    gloo_timers::future::TimeoutFuture::new(0).await;
+    let encoder = TextQueryEncoder::load(&loaded.card, &weights, &tokenizer, &Default::default()).map_err(|e| e.to_string())?;
+    let encoder = Rc::new(encoder);
+    state.text_encoder.set_value(Some((loaded.url.clone(), encoder.clone())));
+    Ok(encoder)
+}
+
+/// The image encoder of the dataset's model, loaded on first use.
+pub(super) async fn image_encoder(state: State) -> Result<Rc<ImageQueryEncoder>, String> {
+    let loaded = card(state).await?;
+    if let Some((url, encoder)) = state.image_encoder.get_value()
+        && url == loaded.url
+    {
+        return Ok(encoder);
+    }
+    let tower = loaded.card.image().map_err(|e| e.to_string())?;
+    let weights = tower_bytes(state, &loaded, &tower.weights, format!("Downloading the {} image encoder", loaded.card.name)).await?;
+    gloo_timers::future::TimeoutFuture::new(0).await;
+    let encoder = Rc::new(ImageQueryEncoder::load(&loaded.card, &weights, &Default::default()).map_err(|e| e.to_string())?);
+    state.image_encoder.set_value(Some((loaded.url.clone(), encoder.clone())));
+    Ok(encoder)
+}
+
+/// Reads a user's file, decodes it and runs an image query; errors name the file.
+async fn submit_file(state: State, file: web_sys::File) {
+    let name = file.name();
+    let buffer = match JsFuture::from(file.array_buffer()).await {
+        Ok(buffer) => buffer,
+        Err(error) => {
+            state.fail(format!("reading the image {name:?} failed: {error:?}"));
+            return;
+        }
+    };
+    let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+    submit_image_bytes(state, name, &bytes).await;
+}
+
+pub(super) async fn submit_image_bytes(state: State, name: String, bytes: &[u8]) {
+    match decode_image(bytes) {
+        Ok(image) => {
+            state.image.set_value(Some(Rc::new(image)));
+            run_query(state, Query::Image(name)).await;
+        }
+        Err(error) => state.fail(format!("the image {name:?} cannot be used: {error}")),
+    }
+}
+
+/// The image of the last image query.
+pub(super) fn current_image(state: State) -> Option<Rc<Rgb8>> {
+    state.image.get_value()
+}
+
+fn first_file(files: Option<web_sys::FileList>) -> Option<web_sys::File> {
+    files.and_then(|list| list.get(0))
+}
+
+/// Text prompt and image input, shown for datasets whose catalog entry lists those queries.
+#[component]
+pub(super) fn TextImagePanel() -> impl IntoView {
+    let state = expect_context::<State>();
+    let supports = move |kind: &str| state.catalog.with(|c| c.as_ref().and_then(|c| c.dataset(&state.dataset_id.get())).is_some_and(|d| d.queries.iter().any(|q| q == kind)));
+    let dragging = RwSignal::new(false);
+
+    // A pasted image anywhere on the page becomes an image query, when the dataset takes one.
+    let paste = window_event_listener(leptos::ev::paste, move |event: web_sys::ClipboardEvent| {
+        if !supports("image") {
+            return;
+        }
+        let file = event.clipboard_data().and_then(|data| first_file(data.files()));
+        if let Some(file) = file {
+            event.prevent_default();
+            spawn_local(submit_file(state, file));
+        }
+    });
+    on_cleanup(move || paste.remove());
+
+    view! {
+        <Show when=move || supports("text")>
+            <form class="text-query" on:submit=move |ev| {
+                ev.prevent_default();
+                let text = state.text_text.get_untracked();
+                if text.trim().is_empty() {
+                    state.fail("type a description first, such as \"terraced rice fields\"");
+                } else {
+                    spawn_local(run_query(state, Query::Text(text)));
+                }
+            }>
+                <label>"Describe a place " <input id="text-query" type="text" size="40" placeholder="a river delta with many channels"
+                    prop:value=move || state.text_text.get()
+                    on:input=move |ev| state.text_text.set(event_target_value(&ev))/></label>
+                <button id="search-text" type="submit" disabled=move || state.busy.get()>"Search text"</button>
+            </form>
+        </Show>
+        <Show when=move || supports("image")>
+            <div id="image-drop" class="image-drop" class:dragging=move || dragging.get()
+                on:dragover=move |ev: web_sys::DragEvent| {
+                    ev.prevent_default();
+                    dragging.set(true);
+                }
+                on:dragleave=move |_| dragging.set(false)
+                on:drop=move |ev: web_sys::DragEvent| {
+                    ev.prevent_default();
+                    dragging.set(false);
+                    match first_file(ev.data_transfer().and_then(|data| data.files())) {
+                        Some(file) => spawn_local(submit_file(state, file)),
+                        None => state.fail("the dropped item is not a file: drop a PNG or JPEG image"),
+                    }
+                }>
+                <label>"Image query: drop, paste or choose a PNG or JPEG "
+                    <input id="image-input" type="file" accept="image/png,image/jpeg"
+                        on:change=move |ev| {
+                            let input: web_sys::HtmlInputElement = event_target(&ev);
+                            if let Some(file) = first_file(input.files()) {
+                                spawn_local(submit_file(state, file));
+                            }
+                            // Choosing the same file again must fire another change event.
+                            input.set_value("");
+                        }/>
+                </label>
+            </div>
+        </Show>
+        {move || state.card_summary.get().map(|text| view! { <p class="model-summary" id="model-summary">{text}</p> })}
+        {move || state.download.get().map(|d| view! {
+            <div class="loading" id="weights-download">
+                {format!("{}: {} of {} ", d.label, megabytes(d.done), megabytes(d.total))}
+                <progress id="weights-progress" max=d.total.to_string() value=d.done.to_string()></progress>
+            </div>
+        })}
+    }
+}
+
+/// Where the last encoder weights came from, for the status line.
+pub(super) fn origin_text(origin: Option<Origin>) -> &'static str {
+    match origin {
+        Some(Origin::Cache) => " · weights from the browser cache",
+        Some(Origin::Network) => " · weights downloaded",
+        None => "",
+    }
+}

@@ -11,9 +11,9 @@ For each tiny model in tests/fixtures/encoders/<model>/ this script writes:
   of the real card scaled to the tiny image size (the Rust tests read it).
 - ``queries.safetensors``: the reference embeddings, not L2-normalised:
   - farslip: ``image_<name>`` through open_clip's evaluation transform at 32 px
-    (shorter side, centre crop, bicubic, OpenAI mean and std); ``text_<i>`` for
-    the prompts in the metadata, tokenised by open_clip's CLIP tokenizer at 248
-    ids and mapped onto the tiny vocabulary as the tower fixtures map them.
+    (shorter side, centre crop, bicubic, OpenAI mean and std). ``text_<i>`` for
+    the prompts in the metadata: open_clip's CLIP tokenizer at 248 ids, mapped
+    onto the tiny vocabulary as the tower fixtures map them.
   - siglip: ``image_<name>`` through open_clip's default transform at 28 px
     (the recipe the SigLIP card selects); ``text_<i>`` from the ids that the
     tokenizer fixture records for open_clip's HFTokenizer path with the local
@@ -71,6 +71,11 @@ def load_examples() -> dict:
 
 
 def write_card(model_dir: Path, card: dict) -> None:
+    """Write card.json with each tower's download size taken from tiny.safetensors (f32)."""
+    tensors = load_file(str(model_dir / "tiny.safetensors"))
+    for tower in card["towers"].values():
+        prefixes = tower["weights"]["prefixes"]
+        tower["weights"]["download_bytes"] = sum(t.numel() * t.element_size() for name, t in tensors.items() if name.startswith(tuple(prefixes)))
     with open(model_dir / "card.json", "w") as handle:
         json.dump(card, handle, indent=2)
         handle.write("\n")
@@ -113,6 +118,8 @@ def make_farslip(images: dict) -> None:
 
     card = real_card("farslip-vit-b-16")
     card["id"] = "farslip-tiny-fixture"
+    card["name"] = "tiny random FarSLIP (test fixture)"
+    card["embedding_dim"] = config["embed_dim"]
     card["architecture"].update(embed_dim=config["embed_dim"], image_size=size, vision_width=48, vision_layers=2, vision_heads=4, text_width=32, text_layers=2, text_heads=4)
     card["towers"]["image"]["preprocessing"].update(resize={"shortest_side": size}, crop=[size, "round_half_even"])
     card["towers"]["text"]["weights"]["url"] = "tiny.safetensors"
@@ -153,7 +160,9 @@ def make_siglip(images: dict) -> None:
 
     card = real_card("siglip-so400m-patch14-384")
     card["id"] = "siglip-tiny-fixture"
+    card["name"] = "tiny random SigLIP (test fixture)"
     text, vision = model.config.text_config, model.config.vision_config
+    card["embedding_dim"] = text.hidden_size
     card["architecture"].update(width=text.hidden_size, layers=text.num_hidden_layers, heads=text.num_attention_heads, intermediate=text.intermediate_size, image_size=size, patch_size=vision.patch_size, vocab_size=text.vocab_size)
     card["towers"]["image"]["preprocessing"].update(resize={"shortest_side": size}, crop=[size, "round_half_even"])
     card["towers"]["text"]["tokenizer"]["url"] = "../../tokenizers/t5like_unigram.tokenizer.json"
@@ -189,7 +198,9 @@ def make_dinov2(images: dict) -> None:
 
     card = real_card("dinov2-large")
     card["id"] = "dinov2-tiny-fixture"
+    card["name"] = "tiny random DINOv2 (test fixture)"
     config = model.config
+    card["embedding_dim"] = config.hidden_size
     card["architecture"].update(width=config.hidden_size, layers=config.num_hidden_layers, heads=config.num_attention_heads)
     card["towers"]["image"]["weights"]["url"] = "tiny.safetensors"
     write_card(model_dir, card)

@@ -223,6 +223,13 @@ fn index_images_then_search() {
     assert_eq!(report["results"][0]["grid_cell"], "418U_669L");
     assert_eq!(report["results"][0]["product_id"], "418U_669L.png");
 
+    // The same image through the same encoder finds its own tile; the index stores f16.
+    let (ok, stdout, stderr) = eee(&["search", out.to_str().unwrap(), "--image", &format!("{EXAMPLES}/example3.png"), "--model", &card, "--weights", &weights, "--k", "1"]);
+    assert!(ok, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["results"][0]["grid_cell"], "45D_699L");
+    assert!(report["results"][0]["score"].as_f64().unwrap() > 0.999, "{stdout}");
+
     let bad = dir.join("not-a-cell.png");
     std::fs::copy(format!("{EXAMPLES}/example1.png"), &bad).unwrap();
     let (ok, _, stderr) = eee(&["index", "--model", &card, "--weights", &weights, "--out", out.to_str().unwrap(), bad.to_str().unwrap()]);

@@ -1,5 +1,5 @@
-//! Model cards: the JSON files in `models/` that say which architecture a model has, where
-//! each tower's weights and tokenizer are, and which image preprocessing its index used.
+//! Model cards: the JSON files in `models/` that record a model's architecture, the location
+//! of each tower's weights and tokenizer, and the image preprocessing its index used.
 //! SatCLIP's card has its own format and is not read here.
 //!
 //! A card names its own tensors by key prefix, so one checkpoint file can serve both towers
@@ -62,8 +62,8 @@ pub struct ImageTowerCard {
     pub preprocessing: Pipeline,
 }
 
-/// Where a tower's tensors are: a safetensors file (the original checkpoint or the per-tower
-/// file `eee convert` writes) and the key prefixes that belong to the tower.
+/// Location of a tower's tensors: a safetensors file (the original checkpoint or the
+/// per-tower file `eee convert` writes) and the key prefixes that belong to the tower.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct WeightsCard {
     /// URL of the safetensors file, relative to the card's own URL unless absolute.

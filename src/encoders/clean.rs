@@ -36,8 +36,8 @@ pub fn basic_clean(text: &str) -> String {
     twice.trim_matches(is_python_space).to_string()
 }
 
-/// open_clip's `whitespace_clean`: runs of whitespace (as Python's `str.split` sees it)
-/// become one space, and the ends are trimmed.
+/// open_clip's `whitespace_clean`: runs of whitespace (by Python's `str.split` rules) become
+/// one space, and the ends are trimmed.
 pub fn clean_whitespace(text: &str) -> String {
     text.split(is_python_space).filter(|word| !word.is_empty()).collect::<Vec<_>>().join(" ")
 }

@@ -1,6 +1,6 @@
-//! Conversion of original checkpoints (PyTorch pickles: open_clip `.pt`/`.bin`, Lightning
-//! `.ckpt`; and safetensors) into compact per-tower safetensors files in f16, with the
-//! checkpoint's key names kept so that the encoders load them unchanged.
+//! Conversion of original checkpoints into compact per-tower safetensors files in f16. Inputs
+//! are PyTorch pickles (open_clip `.pt`/`.bin`, Lightning `.ckpt`) and safetensors. The
+//! checkpoint's key names are kept, so the encoders load the files unchanged.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -38,7 +38,7 @@ pub struct Float32Tensor {
 /// Reads every floating-point tensor of a checkpoint as f32, keyed by name.
 ///
 /// Pickles keep their state dict under `state_dict` (Lightning, open_clip training
-/// checkpoints) or at the top (`torch.save(model.state_dict())`); a `module.` prefix left by
+/// checkpoints) or at the top (`torch.save(model.state_dict())`). A `module.` prefix left by
 /// `DistributedDataParallel` is removed, as open_clip's `load_checkpoint` does.
 pub fn read_checkpoint(path: &Path) -> Result<BTreeMap<String, Float32Tensor>, ConvertError> {
     let display = path.display().to_string();

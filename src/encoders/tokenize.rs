@@ -101,8 +101,9 @@ fn bytes_to_unicode() -> Vec<char> {
     table
 }
 
-/// The vocabulary is built as open_clip builds it: the 256 byte characters, the same with
-/// `</w>`, one token per merge, then the two special tokens, numbered in that order.
+/// Builds open_clip's `SimpleTokenizer` as a `tokenizers` BPE model. The vocabulary is numbered
+/// as open_clip numbers it: the 256 byte characters, the same with `</w>`, one token per
+/// merge, then the two special tokens.
 fn clip_bpe_tokenizer(merges_text: &str) -> Result<Tokenizer, TokenizerError> {
     let lines: Vec<&str> = merges_text.split('\n').skip(1).take(CLIP_MERGES).collect();
     if lines.len() < CLIP_MERGES {

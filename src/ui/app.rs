@@ -493,7 +493,7 @@ fn ThresholdControls() -> impl IntoView {
     let state = expect_context::<State>();
     let threshold = threshold(state);
     let count_text = move || match threshold.get() {
-        Some(t) => format!("top {} ‰: {} tiles with score ≥ {:.4}", t.permille, t.count, t.min_score),
+        Some(t) => format!("top {} ‰: {} {} with score ≥ {:.4}", t.permille, t.count, if t.count == 1 { "tile" } else { "tiles" }, t.min_score),
         None => format!("top {} ‰", state.permille.get()),
     };
     view! {
@@ -570,7 +570,8 @@ fn MapCanvas() -> impl IntoView {
         let query_point = match state.query.get() {
             Some(Query::Location { lat, lon }) => Some((lat, lon)),
             Some(Query::Tile(id)) => table.as_ref().and_then(|t| t.grid_cell.iter().position(|c| *c == id).map(|i| (f64::from(t.lat[i]), f64::from(t.lon[i])))),
-            None => None,
+            // Text and image queries have no place on the map.
+            Some(Query::Text(_) | Query::Image(_)) | None => None,
         };
         let Some(canvas) = canvas_ref.get() else { return };
         let started = now_ms();

@@ -104,7 +104,7 @@ pub async fn load_card(catalog_url: &str, card: &str) -> Result<(ModelCard, Stri
     Ok((parsed, url))
 }
 
-/// Where a download came from, for the status line.
+/// Source of a download, for the status line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     Network,

@@ -7,9 +7,12 @@
 // Screenshots go to tests/e2e/artifacts/.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 import {
   LOAD_TIMEOUT_MS,
@@ -69,6 +72,7 @@ async function main() {
     const tests = [
       ['location query ranks the nearest tile first', testLocationQuery],
       ['bad datasets show a message and the app keeps working', testBadDatasets],
+      ['text and image queries run the encoders in the browser', testTextAndImageQueries],
     ];
     for (const [name, body] of tests) {
       const passed = await runTest(name, () => body(environment));
@@ -332,6 +336,137 @@ async function waitForDatasetLoaded(page) {
       const status = await page.locator('p#status').textContent().catch(() => '(no status line)');
       throw new Error(`the demo dataset did not finish loading within ${LOAD_TIMEOUT_MS} ms (${error.message.split('\n')[0]}); status line: ${status}`);
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// C. Text and image queries on a tiny SigLIP (test fixtures), against the native encoders
+
+const REPOSITORY = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const SIGLIP_FIXTURE = join(REPOSITORY, 'tests/fixtures/encoders/siglip');
+const EXAMPLES = resolve(REPOSITORY, '../shared/examples');
+/** Example image → the cell it is indexed under. */
+const INDEXED_EXAMPLES = { example1: '337U_1155R', example2: '418U_669L', example3: '45D_699L' };
+const TEXT_PROMPT = 'Terraced rice fields &amp; a river';
+
+/**
+ * Builds a dataset of the three example images with `eee index` and the tiny SigLIP, serves it
+ * with its model card, weights and tokenizer from a second server, and checks in the browser:
+ * an uploaded image finds its own tile with a score of about 1, a text query gives the same
+ * ranking and scores as `eee search --text`, a second visit loads the weights from Cache
+ * Storage, and a file that is not an image gets a message naming it.
+ */
+async function testTextAndImageQueries({ browser, server, options }) {
+  const dir = await mkdtemp(join(tmpdir(), 'eee-e2e-encoders-'));
+  let modelServer;
+  let context;
+  try {
+    const run = promisify(execFile);
+    const card = JSON.parse(await readFile(join(SIGLIP_FIXTURE, 'card.json'), 'utf8'));
+    card.towers.text.tokenizer.url = 'tokenizer.json';
+    await mkdir(join(dir, 'siglip'));
+    await writeFile(join(dir, 'siglip/card.json'), JSON.stringify(card, null, 2));
+    await copyFile(join(SIGLIP_FIXTURE, 'tiny.safetensors'), join(dir, 'siglip/tiny.safetensors'));
+    await copyFile(join(REPOSITORY, 'tests/fixtures/tokenizers/t5like_unigram.tokenizer.json'), join(dir, 'siglip/tokenizer.json'));
+    const images = [];
+    for (const [example, cell] of Object.entries(INDEXED_EXAMPLES)) {
+      const path = join(dir, `${cell}.png`);
+      await copyFile(join(EXAMPLES, `${example}.png`), path);
+      images.push(path);
+    }
+    const modelArgs = ['--model', join(dir, 'siglip/card.json'), '--weights', join(dir, 'siglip/tiny.safetensors')];
+    await run(options.eee, ['index', ...modelArgs, '--out', join(dir, 'index.parquet'), ...images]);
+    const catalog = {
+      datasets: [
+        {
+          id: 'tiny-siglip',
+          title: 'Three example images, tiny random SigLIP (test fixture)',
+          model: card.id,
+          dim: card.embedding_dim,
+          dtype: 'f16',
+          queries: ['tile', 'text', 'image'],
+          model_card: 'siglip/card.json',
+          files: [{ url: 'index.parquet' }],
+        },
+      ],
+    };
+    await writeFile(join(dir, 'catalog.json'), JSON.stringify(catalog, null, 2));
+    modelServer = await startServer(options.eee, dir);
+    const link = `${server.url}?catalog=${encodeURIComponent(`${modelServer.url}catalog.json`)}&dataset=tiny-siglip&k=3`;
+
+    let page;
+    ({ context, page } = await openPage(browser, 'text and image queries'));
+    const weightRequests = [];
+    page.on('request', (request) => {
+      if (request.url().includes('tiny.safetensors')) {
+        weightRequests.push(request.url());
+      }
+    });
+    await page.goto(link);
+    await page.waitForSelector('#model-summary', { timeout: LOAD_TIMEOUT_MS });
+
+    // Image query: example2 through the browser's encoder finds the tile eee index stored for it.
+    await page.setInputFiles('#image-input', join(EXAMPLES, 'example2.png'));
+    await waitForHeading(page, 'example2.png');
+    let rows = await readResultRows(page);
+    assert.equal(rows[0].cellId, INDEXED_EXAMPLES.example2, `the uploaded example2.png should rank its own tile first: ${formatRows(rows)}`);
+    assert.ok(rows[0].score > 0.999, `the image's own tile should score about 1 (f16 storage), got ${rows[0].score}`);
+    assert.ok(weightRequests.length > 0, 'the image encoder weights were not requested');
+    await page.screenshot({ path: artifactPath('image-query.png'), fullPage: true });
+
+    // Text query: the browser's ranking and scores equal the native encoder's.
+    await page.fill('#text-query', TEXT_PROMPT);
+    await page.click('#search-text');
+    await waitForHeading(page, TEXT_PROMPT);
+    rows = await readResultRows(page);
+    const { stdout } = await run(options.eee, [
+      'search', join(dir, 'index.parquet'), '--text', TEXT_PROMPT, ...modelArgs, '--tokenizer', join(dir, 'siglip/tokenizer.json'), '--k', '3',
+    ]);
+    const native = JSON.parse(stdout).results;
+    assert.deepEqual(rows.map((row) => row.cellId), native.map((row) => row.grid_cell), `browser and native rankings differ: ${formatRows(rows)}`);
+    for (let i = 0; i < rows.length; i++) {
+      assert.ok(Math.abs(rows[i].score - native[i].score) < 1e-4, `rank ${i + 1}: browser score ${rows[i].score}, native ${native[i].score}`);
+    }
+    const url = new URL(page.url());
+    assert.equal(url.searchParams.get('text'), TEXT_PROMPT, `the link should carry the prompt: ${page.url()}`);
+    await page.screenshot({ path: artifactPath('text-query.png'), fullPage: true });
+
+    // A file that is not an image: a message names it, and the results stay.
+    await page.setInputFiles('#image-input', { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not an image') });
+    const imageError = await waitForErrorText(page, (text) => text.includes('notes.png'), UI_TIMEOUT_MS, 'an error naming notes.png');
+    assert.ok(imageError.length > 'notes.png'.length, `the error should say what is wrong: ${imageError}`);
+    assert.equal((await readResultRows(page)).length, rows.length, 'the previous results should stay after an unusable image');
+
+    // Second visit in the same browser profile: the weights come from Cache Storage.
+    weightRequests.length = 0;
+    await page.goto(link);
+    await page.waitForSelector('#model-summary', { timeout: LOAD_TIMEOUT_MS });
+    await page.setInputFiles('#image-input', join(EXAMPLES, 'example1.png'));
+    await waitForHeading(page, 'example1.png');
+    rows = await readResultRows(page);
+    assert.equal(rows[0].cellId, INDEXED_EXAMPLES.example1, `after reload, example1.png should rank its own tile first: ${formatRows(rows)}`);
+    assert.deepEqual(weightRequests, [], 'the second visit should read the weights from Cache Storage, not the network');
+    const status = await page.locator('p#status').textContent();
+    assert.ok(status.includes('weights from the browser cache'), `the status line should say the weights came from the cache: ${status}`);
+  } finally {
+    await context?.close();
+    await modelServer?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Waits until the results heading names `text` and result rows are shown. */
+async function waitForHeading(page, text) {
+  await page
+    .waitForFunction(
+      (expected) => (document.querySelector('#current-query')?.textContent ?? '').includes(expected) || document.querySelector('#error'),
+      text,
+      { timeout: LOAD_TIMEOUT_MS, polling: 100 },
+    )
+    .catch(async (error) => {
+      const status = await page.locator('p#status').textContent().catch(() => '(no status line)');
+      throw new Error(`the results heading did not name ${JSON.stringify(text)} within ${LOAD_TIMEOUT_MS} ms (${error.message.split('\n')[0]}); status line: ${status}`);
+    });
+  await waitForResultRows(page);
 }
 
 main().catch((error) => {

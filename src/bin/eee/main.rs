@@ -72,15 +72,28 @@ enum Command {
         #[arg(required = true, num_args = 1..)]
         files: Vec<String>,
         /// Query by an existing tile (cell id such as 337U_1155R).
-        #[arg(long, conflicts_with_all = ["lat", "lon"])]
+        #[arg(long, conflicts_with_all = ["lat", "lon", "text", "image"])]
         tile: Option<String>,
+        /// Query by a text prompt (needs --model, --weights and --tokenizer).
+        #[arg(long, conflicts_with_all = ["lat", "lon", "image"], requires_all = ["model", "weights", "tokenizer"])]
+        text: Option<String>,
+        /// Query by a PNG or JPEG image (needs --model and --weights).
+        #[arg(long, conflicts_with_all = ["lat", "lon"], requires_all = ["model", "weights"])]
+        image: Option<PathBuf>,
+        /// Model card (models/*.json) for --text and --image.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Tokenizer file for --text: bpe_simple_vocab_16e6.txt.gz (CLIP) or tokenizer.json.
+        #[arg(long)]
+        tokenizer: Option<PathBuf>,
         /// Query latitude in degrees (needs --lon and --weights).
         #[arg(long, requires_all = ["lon", "weights"])]
         lat: Option<f64>,
         /// Query longitude in degrees.
         #[arg(long)]
         lon: Option<f64>,
-        /// SatCLIP location-encoder weights (safetensors with the checkpoint's key names).
+        /// Encoder weights (safetensors with the checkpoint's key names): the SatCLIP location
+        /// encoder for --lat/--lon, the card's tower for --text and --image.
         #[arg(long)]
         weights: Option<PathBuf>,
         /// Number of results.
@@ -197,7 +210,16 @@ fn run(command: Command) -> Result<(), String> {
         Command::Index { images, model, weights, out } => index::build(&read_card(&model)?, &read_file(&weights, "weights")?, &images, &out),
         Command::Convert { input, model, out_dir, keep, out, dtype } => convert(&input, model.zip(out_dir), &keep, out, &dtype),
         Command::Demo(DemoCommand::Build { land, out, seed }) => demo::build(&land, &out, seed),
-        Command::Search { files, tile, lat, lon, weights, k } => search(&files, tile, lat.zip(lon), weights, k),
+        Command::Search { files, tile, text, image, model, tokenizer, lat, lon, weights, k } => {
+            let query = match (tile, text, image, lat.zip(lon)) {
+                (Some(id), ..) => SearchQuery::Tile(id),
+                (None, Some(text), ..) => SearchQuery::Text { text, model: model.expect("clap requires --model"), tokenizer: tokenizer.expect("clap requires --tokenizer") },
+                (None, None, Some(image), _) => SearchQuery::Image { image, model: model.expect("clap requires --model") },
+                (None, None, None, Some(point)) => SearchQuery::Location(point),
+                (None, None, None, None) => return Err("give --tile CELL, --text PROMPT, --image FILE, or --lat and --lon".to_string()),
+            };
+            search(&files, query, weights, k)
+        }
         Command::Serve { dir, address } => {
             if !dir.is_dir() {
                 return Err(format!("{} is not a folder: build the app first (make build) or pass --dir", dir.display()));
@@ -270,7 +292,14 @@ fn load_location_encoder(weights: &PathBuf) -> Result<eee::encoders::satclip::Lo
     eee::encoders::satclip::LocationEncoder::from_safetensors(&bytes, Default::default()).map_err(|e| format!("{}: {e}", weights.display()))
 }
 
-fn search(files: &[String], tile: Option<String>, point: Option<(f64, f64)>, weights: Option<PathBuf>, k: usize) -> Result<(), String> {
+enum SearchQuery {
+    Tile(String),
+    Location((f64, f64)),
+    Text { text: String, model: PathBuf, tokenizer: PathBuf },
+    Image { image: PathBuf, model: PathBuf },
+}
+
+fn search(files: &[String], query: SearchQuery, weights: Option<PathBuf>, k: usize) -> Result<(), String> {
     use eee::data::geoparquet::{EmbeddingTable, ReadOptions, read_table};
     use eee::data::native::NativeSource;
     use eee::data::range::{RangeSource, Stats};
@@ -284,17 +313,29 @@ fn search(files: &[String], tile: Option<String>, point: Option<(f64, f64)>, wei
         stats.bytes += source.stats().bytes;
     }
     let table = EmbeddingTable::concat(tables).map_err(|e| format!("the files do not form one dataset: {e}"))?;
-    let query = match (tile, point, weights) {
-        (Some(id), _, _) => {
+    let weights = || weights.clone().ok_or_else(|| "this query needs --weights".to_string());
+    let query = match query {
+        SearchQuery::Tile(id) => {
             let index = table.grid_cell.iter().position(|c| *c == id).ok_or_else(|| format!("tile {id} is not in {}", files.join(", ")))?;
             table.embeddings.row(index)
         }
-        (None, Some((lat, lon)), Some(weights)) => {
-            let encoder = load_location_encoder(&weights)?;
+        SearchQuery::Location((lat, lon)) => {
+            let encoder = load_location_encoder(&weights()?)?;
             let mut rows = futures::executor::block_on(encoder.embed(&[(lat, lon)])).map_err(|e| e.to_string())?;
             rows.remove(0)
         }
-        _ => return Err("give --tile CELL, or --lat, --lon and --weights".to_string()),
+        SearchQuery::Text { text, model, tokenizer } => {
+            let card = read_card(&model)?;
+            let encoder = eee::encoders::query::TextQueryEncoder::load(&card, &read_file(&weights()?, "weights")?, &read_file(&tokenizer, "tokenizer")?, &Default::default())
+                .map_err(|e| e.to_string())?;
+            futures::executor::block_on(encoder.embed(&text)).map_err(|e| e.to_string())?
+        }
+        SearchQuery::Image { image, model } => {
+            let card = read_card(&model)?;
+            let pixels = eee::encoders::preprocess::decode_image(&read_file(&image, "image")?).map_err(|e| format!("{}: {e}", image.display()))?;
+            let encoder = eee::encoders::query::ImageQueryEncoder::load(&card, &read_file(&weights()?, "weights")?, &Default::default()).map_err(|e| e.to_string())?;
+            futures::executor::block_on(encoder.embed(&pixels)).map_err(|e| e.to_string())?
+        }
     };
     let scores = table.embeddings.cosine_scores(&query).map_err(|e| e.to_string())?;
     let hits = eee::search::top_k(&scores, k);

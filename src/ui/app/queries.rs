@@ -1,6 +1,6 @@
-//! Text and image queries: the panel (prompt field; image upload, drag and drop, paste), the
-//! model card of the dataset, and the query encoders, which load once per card and stay in
-//! memory.
+//! Text and image queries: the panel with a prompt field and image upload, drag and drop or
+//! paste. It also loads the dataset's model card and the query encoders. Each encoder loads
+//! once per card and stays in memory.
 
 use std::rc::Rc;
 
@@ -32,7 +32,8 @@ pub(super) struct Download {
 }
 
 fn megabytes(bytes: u64) -> String {
-    format!("{:.0} MB", bytes as f64 / 1e6)
+    let value = bytes as f64 / 1e6;
+    if value < 10.0 { format!("{value:.1} MB") } else { format!("{value:.0} MB") }
 }
 
 /// Loads the dataset's model card, once per URL.
@@ -55,7 +56,7 @@ pub(super) async fn card(state: State) -> Result<LoadedCard, String> {
     Ok(loaded)
 }
 
-/// One line on the model and what each tower downloads.
+/// Describes the model and what each tower downloads, in one line.
 fn summary(card: &ModelCard) -> String {
     let mut parts = vec![format!("Model: {}", card.name)];
     if let Some(text) = &card.towers.text {
@@ -78,7 +79,7 @@ async fn tower_bytes(state: State, loaded: &LoadedCard, weights: &crate::encoder
     Ok(bytes)
 }
 
-/// The text encoder of the dataset's model, loaded on first use.
+/// Returns the text encoder of the dataset's model and loads it on first use.
 pub(super) async fn text_encoder(state: State) -> Result<Rc<TextQueryEncoder>, String> {
     let loaded = card(state).await?;
     if let Some((url, encoder)) = state.text_encoder.get_value()
@@ -98,7 +99,7 @@ pub(super) async fn text_encoder(state: State) -> Result<Rc<TextQueryEncoder>, S
     Ok(encoder)
 }
 
-/// The image encoder of the dataset's model, loaded on first use.
+/// Returns the image encoder of the dataset's model and loads it on first use.
 pub(super) async fn image_encoder(state: State) -> Result<Rc<ImageQueryEncoder>, String> {
     let loaded = card(state).await?;
     if let Some((url, encoder)) = state.image_encoder.get_value()
@@ -138,7 +139,7 @@ pub(super) async fn submit_image_bytes(state: State, name: String, bytes: &[u8])
     }
 }
 
-/// The image of the last image query.
+/// Returns the image of the last image query.
 pub(super) fn current_image(state: State) -> Option<Rc<Rgb8>> {
     state.image.get_value()
 }
@@ -222,7 +223,7 @@ pub(super) fn TextImagePanel() -> impl IntoView {
     }
 }
 
-/// Where the last encoder weights came from, for the status line.
+/// Describes, for the status line, the source of the last encoder weights.
 pub(super) fn origin_text(origin: Option<Origin>) -> &'static str {
     match origin {
         Some(Origin::Cache) => " · weights from the browser cache",

@@ -9,6 +9,16 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
     pub datasets: Vec<Dataset>,
+    /// Images offered as image queries, for datasets that take them.
+    #[serde(default)]
+    pub examples: Vec<ExampleImage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExampleImage {
+    pub title: String,
+    /// PNG or JPEG URL, relative to the catalog unless absolute.
+    pub url: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -349,11 +349,11 @@ const INDEXED_EXAMPLES = { example1: '337U_1155R', example2: '418U_669L', exampl
 const TEXT_PROMPT = 'Terraced rice fields &amp; a river';
 
 /**
- * Builds a dataset of the three example images with `eee index` and the tiny SigLIP, serves it
- * with its model card, weights and tokenizer from a second server, and checks in the browser:
- * an uploaded image finds its own tile with a score of about 1, a text query gives the same
- * ranking and scores as `eee search --text`, a second visit loads the weights from Cache
- * Storage, and a file that is not an image gets a message naming it.
+ * Builds a dataset of the three example images with `eee index` and the tiny SigLIP. A second
+ * server serves it with the model card, weights and tokenizer. In the browser, an uploaded image
+ * must find its own tile with a score of about 1, and a text query must give the ranking and
+ * scores of `eee search --text`. A file that is not an image must get a message naming it, and
+ * a second visit must load the weights from Cache Storage.
  */
 async function testTextAndImageQueries({ browser, server, options }) {
   const dir = await mkdtemp(join(tmpdir(), 'eee-e2e-encoders-'));
@@ -388,6 +388,7 @@ async function testTextAndImageQueries({ browser, server, options }) {
           files: [{ url: 'index.parquet' }],
         },
       ],
+      examples: [{ title: 'Example 3', url: `${INDEXED_EXAMPLES.example3}.png` }],
     };
     await writeFile(join(dir, 'catalog.json'), JSON.stringify(catalog, null, 2));
     modelServer = await startServer(options.eee, dir);
@@ -435,6 +436,13 @@ async function testTextAndImageQueries({ browser, server, options }) {
     const imageError = await waitForErrorText(page, (text) => text.includes('notes.png'), UI_TIMEOUT_MS, 'an error naming notes.png');
     assert.ok(imageError.length > 'notes.png'.length, `the error should say what is wrong: ${imageError}`);
     assert.equal((await readResultRows(page)).length, rows.length, 'the previous results should stay after an unusable image');
+
+    // An example image offered by the catalog (after dismissing the message above).
+    await page.click('#error button');
+    await page.click('button.example-image');
+    await waitForHeading(page, `${INDEXED_EXAMPLES.example3}.png`);
+    rows = await readResultRows(page);
+    assert.equal(rows[0].cellId, INDEXED_EXAMPLES.example3, `the example image should rank its own tile first: ${formatRows(rows)}`);
 
     // Second visit in the same browser profile: the weights come from Cache Storage.
     weightRequests.length = 0;

@@ -139,6 +139,18 @@ pub(super) async fn submit_image_bytes(state: State, name: String, bytes: &[u8])
     }
 }
 
+/// Fetches an example image named in the catalog and runs it as an image query.
+async fn submit_example(state: State, title: String, url: String) {
+    let resolved = resolve_url(&state.catalog_url.get_value(), &url);
+    match loader::load_cached_file(&resolved, "example image").await {
+        Ok((bytes, _)) => {
+            let name = resolved.rsplit('/').next().unwrap_or(&title).to_string();
+            submit_image_bytes(state, name, &bytes).await;
+        }
+        Err(message) => state.fail(message),
+    }
+}
+
 /// Returns the image of the last image query.
 pub(super) fn current_image(state: State) -> Option<Rc<Rgb8>> {
     state.image.get_value()
@@ -211,6 +223,22 @@ pub(super) fn TextImagePanel() -> impl IntoView {
                             input.set_value("");
                         }/>
                 </label>
+                {move || {
+                    let examples = state.catalog.with(|c| c.as_ref().map(|c| c.examples.clone()).unwrap_or_default());
+                    (!examples.is_empty()).then(|| view! {
+                        <span class="examples">" or try "
+                            {examples.into_iter().map(|example| {
+                                let (title, url) = (example.title.clone(), example.url.clone());
+                                view! {
+                                    <button type="button" class="example-image" data-url=example.url.clone()
+                                        on:click=move |_| spawn_local(submit_example(state, title.clone(), url.clone()))>
+                                        {example.title.clone()}
+                                    </button>
+                                }
+                            }).collect_view()}
+                        </span>
+                    })
+                }}
             </div>
         </Show>
         {move || state.card_summary.get().map(|text| view! { <p class="model-summary" id="model-summary">{text}</p> })}

@@ -342,18 +342,55 @@ async function waitForDatasetLoaded(page) {
 // C. Text and image queries on a tiny SigLIP (test fixtures), against the native encoders
 
 const REPOSITORY = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const SIGLIP_FIXTURE = join(REPOSITORY, 'tests/fixtures/encoders/siglip');
+const ENCODER_FIXTURES = join(REPOSITORY, 'tests/fixtures/encoders');
 const EXAMPLES = resolve(REPOSITORY, '../shared/examples');
 /** Example image → the cell it is indexed under. */
 const INDEXED_EXAMPLES = { example1: '337U_1155R', example2: '418U_669L', example3: '45D_699L' };
 const TEXT_PROMPT = 'Terraced rice fields &amp; a river';
 
 /**
- * Builds a dataset of the three example images with `eee index` and the tiny SigLIP. A second
- * server serves it with the model card, weights and tokenizer. In the browser, an uploaded image
- * must find its own tile with a score of about 1, and a text query must give the ranking and
- * scores of `eee search --text`. A file that is not an image must get a message naming it, and
- * a second visit must load the weights from Cache Storage.
+ * Copies the tiny `model`'s card and weights into `dir/model/` and indexes the example images
+ * with them (`eee index`); returns the card and the catalog entry of that dataset.
+ */
+async function prepareTinyModel(eee, dir, model, queries) {
+  const run = promisify(execFile);
+  const card = JSON.parse(await readFile(join(ENCODER_FIXTURES, model, 'card.json'), 'utf8'));
+  await mkdir(join(dir, model), { recursive: true });
+  if (queries.includes('text')) {
+    // The SigLIP fixture's tokenizer: a small SentencePiece model trained for the tests.
+    card.towers.text.tokenizer.url = 'tokenizer.json';
+    await copyFile(join(REPOSITORY, 'tests/fixtures/tokenizers/t5like_unigram.tokenizer.json'), join(dir, model, 'tokenizer.json'));
+  }
+  await writeFile(join(dir, model, 'card.json'), JSON.stringify(card, null, 2));
+  await copyFile(join(ENCODER_FIXTURES, model, 'tiny.safetensors'), join(dir, model, 'tiny.safetensors'));
+  const images = [];
+  for (const [example, cell] of Object.entries(INDEXED_EXAMPLES)) {
+    const path = join(dir, `${cell}.png`);
+    await copyFile(join(EXAMPLES, `${example}.png`), path);
+    images.push(path);
+  }
+  const modelArgs = ['--model', join(dir, model, 'card.json'), '--weights', join(dir, model, 'tiny.safetensors')];
+  await run(eee, ['index', ...modelArgs, '--out', join(dir, model, 'index.parquet'), ...images]);
+  const entry = {
+    id: `tiny-${model}`,
+    title: `Three example images, ${card.name}`,
+    model: card.id,
+    dim: card.embedding_dim,
+    dtype: 'f16',
+    queries,
+    model_card: `${model}/card.json`,
+    files: [{ url: `${model}/index.parquet` }],
+  };
+  return { card, entry, modelArgs };
+}
+
+/**
+ * Indexes the three example images with `eee index` and each tiny model, and serves the
+ * datasets, model cards, weights and tokenizer from a second server. In the browser, an uploaded
+ * image must find its own tile with a score of about 1 for SigLIP, FarSLIP and DINOv2, and a
+ * SigLIP text query must give the ranking and scores of `eee search --text`. A file that is not
+ * an image must get a message naming it, and a second visit must load the weights from Cache
+ * Storage.
  */
 async function testTextAndImageQueries({ browser, server, options }) {
   const dir = await mkdtemp(join(tmpdir(), 'eee-e2e-encoders-'));
@@ -361,33 +398,12 @@ async function testTextAndImageQueries({ browser, server, options }) {
   let context;
   try {
     const run = promisify(execFile);
-    const card = JSON.parse(await readFile(join(SIGLIP_FIXTURE, 'card.json'), 'utf8'));
-    card.towers.text.tokenizer.url = 'tokenizer.json';
-    await mkdir(join(dir, 'siglip'));
-    await writeFile(join(dir, 'siglip/card.json'), JSON.stringify(card, null, 2));
-    await copyFile(join(SIGLIP_FIXTURE, 'tiny.safetensors'), join(dir, 'siglip/tiny.safetensors'));
-    await copyFile(join(REPOSITORY, 'tests/fixtures/tokenizers/t5like_unigram.tokenizer.json'), join(dir, 'siglip/tokenizer.json'));
-    const images = [];
-    for (const [example, cell] of Object.entries(INDEXED_EXAMPLES)) {
-      const path = join(dir, `${cell}.png`);
-      await copyFile(join(EXAMPLES, `${example}.png`), path);
-      images.push(path);
-    }
-    const modelArgs = ['--model', join(dir, 'siglip/card.json'), '--weights', join(dir, 'siglip/tiny.safetensors')];
-    await run(options.eee, ['index', ...modelArgs, '--out', join(dir, 'index.parquet'), ...images]);
+    const siglip = await prepareTinyModel(options.eee, dir, 'siglip', ['tile', 'text', 'image']);
+    const farslip = await prepareTinyModel(options.eee, dir, 'farslip', ['tile', 'image']);
+    const dinov2 = await prepareTinyModel(options.eee, dir, 'dinov2', ['tile', 'image']);
+    const modelArgs = siglip.modelArgs;
     const catalog = {
-      datasets: [
-        {
-          id: 'tiny-siglip',
-          title: 'Three example images, tiny random SigLIP (test fixture)',
-          model: card.id,
-          dim: card.embedding_dim,
-          dtype: 'f16',
-          queries: ['tile', 'text', 'image'],
-          model_card: 'siglip/card.json',
-          files: [{ url: 'index.parquet' }],
-        },
-      ],
+      datasets: [siglip.entry, farslip.entry, dinov2.entry],
       examples: [{ title: 'Example 3', url: `${INDEXED_EXAMPLES.example3}.png` }],
     };
     await writeFile(join(dir, 'catalog.json'), JSON.stringify(catalog, null, 2));
@@ -420,7 +436,7 @@ async function testTextAndImageQueries({ browser, server, options }) {
     await waitForHeading(page, TEXT_PROMPT);
     rows = await readResultRows(page);
     const { stdout } = await run(options.eee, [
-      'search', join(dir, 'index.parquet'), '--text', TEXT_PROMPT, ...modelArgs, '--tokenizer', join(dir, 'siglip/tokenizer.json'), '--k', '3',
+      'search', join(dir, 'siglip/index.parquet'), '--text', TEXT_PROMPT, ...modelArgs, '--tokenizer', join(dir, 'siglip/tokenizer.json'), '--k', '3',
     ]);
     const native = JSON.parse(stdout).results;
     assert.deepEqual(rows.map((row) => row.cellId), native.map((row) => row.grid_cell), `browser and native rankings differ: ${formatRows(rows)}`);
@@ -443,6 +459,17 @@ async function testTextAndImageQueries({ browser, server, options }) {
     await waitForHeading(page, `${INDEXED_EXAMPLES.example3}.png`);
     rows = await readResultRows(page);
     assert.equal(rows[0].cellId, INDEXED_EXAMPLES.example3, `the example image should rank its own tile first: ${formatRows(rows)}`);
+
+    // The FarSLIP and DINOv2 image towers in the browser.
+    for (const { card, entry } of [farslip, dinov2]) {
+      await page.selectOption('#dataset', entry.id);
+      await page.waitForFunction((name) => (document.querySelector('#model-summary')?.textContent ?? '').includes(name), card.name, { timeout: LOAD_TIMEOUT_MS });
+      await page.setInputFiles('#image-input', join(EXAMPLES, 'example1.png'));
+      await waitForHeading(page, 'example1.png');
+      rows = await readResultRows(page);
+      assert.equal(rows[0].cellId, INDEXED_EXAMPLES.example1, `${card.name}: example1.png should rank its own tile first: ${formatRows(rows)}`);
+      assert.ok(rows[0].score > 0.999, `${card.name}: the image's own tile should score about 1 (f16 storage), got ${rows[0].score}`);
+    }
 
     // Second visit in the same browser profile: the weights come from Cache Storage.
     weightRequests.length = 0;

@@ -120,7 +120,8 @@ def make_farslip(images: dict) -> None:
     card["id"] = "farslip-tiny-fixture"
     card["name"] = "tiny random FarSLIP (test fixture)"
     card["embedding_dim"] = config["embed_dim"]
-    card["architecture"].update(embed_dim=config["embed_dim"], image_size=size, vision_width=48, vision_layers=2, vision_heads=4, text_width=32, text_layers=2, text_heads=4)
+    # The tiny text tower has 1000 token embeddings, so real CLIP ids beyond 999 are rejected.
+    card["architecture"].update(embed_dim=config["embed_dim"], image_size=size, vision_width=48, vision_layers=2, vision_heads=4, text_width=32, text_layers=2, text_heads=4, vocab_size=towers.FARSLIP_TINY_VOCAB)
     card["towers"]["image"]["preprocessing"].update(resize={"shortest_side": size}, crop=[size, "round_half_even"])
     card["towers"]["text"]["weights"]["url"] = "tiny.safetensors"
     card["towers"]["image"]["weights"]["url"] = "tiny.safetensors"

@@ -72,6 +72,14 @@ pub enum CatalogError {
     Invalid { url: String, message: String },
 }
 
+impl Dataset {
+    /// Whether the app offers query `kind` (`location`, `tile`, `text`, `image`) on this dataset.
+    /// Location-encoder weights imply location queries, also where `queries` omits them.
+    pub fn takes(&self, kind: &str) -> bool {
+        self.queries.iter().any(|q| q == kind) || (kind == "location" && self.location_weights.is_some())
+    }
+}
+
 impl Catalog {
     /// Parses and checks a catalog fetched from `url`.
     pub fn parse(url: &str, text: &str) -> Result<Self, CatalogError> {
@@ -142,6 +150,18 @@ mod tests {
             assert_eq!(catalog.dataset(id).map(|d| d.dim), Some(dim), "{id}");
         }
         assert!(catalog.dataset("demo").is_some_and(|d| d.demo));
+        assert!(catalog.dataset("demo").is_some_and(|d| d.takes("location") && !d.takes("text")));
+
+        // Each model card the catalog names exists in models/ and matches the dataset.
+        for dataset in catalog.datasets.iter().filter(|d| d.model_card.is_some()) {
+            let path = format!("{}/{}", env!("CARGO_MANIFEST_DIR"), dataset.model_card.as_ref().unwrap());
+            let card = crate::encoders::card::ModelCard::from_json(&std::fs::read(&path).unwrap()).unwrap();
+            assert_eq!(card.embedding_dim, dataset.dim, "{path}");
+            assert_eq!(card.id, dataset.model, "{path}");
+            assert_eq!(dataset.takes("text"), card.towers.text.is_some(), "{path}");
+            assert_eq!(dataset.takes("image"), card.towers.image.is_some(), "{path}");
+        }
+        assert_eq!(catalog.datasets.iter().filter(|d| d.model_card.is_some()).count(), 3);
     }
 
     #[test]

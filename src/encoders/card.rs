@@ -18,6 +18,8 @@ pub enum CardError {
     Invalid(String),
     #[error("model {model} has no {tower} tower: pick a model whose card lists one")]
     NoTower { model: String, tower: &'static str },
+    #[error("model {model} is a SatCLIP location-encoder card, which has no text or image tower here: use `eee encode location` with its weights")]
+    LocationOnly { model: String },
 }
 
 /// A model card, as stored in `models/*.json`. Fields other than these document the model
@@ -97,7 +99,12 @@ impl TokenizerCard {
 
 impl ModelCard {
     pub fn from_json(bytes: &[u8]) -> Result<Self, CardError> {
-        serde_json::from_slice(bytes).map_err(|e| CardError::Invalid(e.to_string()))
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| CardError::Invalid(e.to_string()))?;
+        if value.get("architecture").is_none() && value.pointer("/towers/location").is_some() {
+            let model = value.get("id").and_then(|id| id.as_str()).unwrap_or_default().to_string();
+            return Err(CardError::LocationOnly { model });
+        }
+        serde_json::from_value(value).map_err(|e| CardError::Invalid(e.to_string()))
     }
 
     pub fn text(&self) -> Result<&TextTowerCard, CardError> {
@@ -106,5 +113,41 @@ impl ModelCard {
 
     pub fn image(&self) -> Result<&ImageTowerCard, CardError> {
         self.towers.image.as_ref().ok_or_else(|| CardError::NoTower { model: self.id.clone(), tower: "image" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_cards_are_rejected() {
+        let error = ModelCard::from_json(b"not json").unwrap_err();
+        assert!(error.to_string().contains("invalid JSON"), "{error}");
+
+        let unknown_kind = br#"{"id": "x", "name": "X", "embedding_dim": 8, "architecture": {"kind": "resnet"}, "towers": {}}"#;
+        let error = ModelCard::from_json(unknown_kind).unwrap_err();
+        assert!(error.to_string().contains("resnet"), "{error}");
+
+        let missing_size = br#"{"id": "x", "name": "X", "embedding_dim": 8, "architecture": {"kind": "dinov2", "width": 8, "layers": 1, "heads": 1, "patch_size": 14, "trained_grid": 2, "image_size": 28},
+            "towers": {"image": {"weights": {"url": "w.safetensors", "prefixes": [""]}, "preprocessing": {"resize": {"squash": 28}, "crop": null, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}}}}"#;
+        let error = ModelCard::from_json(missing_size).unwrap_err();
+        assert!(error.to_string().contains("download_bytes"), "{error}");
+    }
+
+    #[test]
+    fn satclip_card_gets_its_own_message() {
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/models/satclip-vit16-l40.json")).unwrap();
+        let error = ModelCard::from_json(&bytes).unwrap_err();
+        assert_eq!(error, CardError::LocationOnly { model: "satclip-vit16-l40".to_string() });
+    }
+
+    #[test]
+    fn missing_tower_names_model() {
+        let card = br#"{"id": "image-only", "name": "X", "embedding_dim": 8, "architecture": {"kind": "dinov2", "width": 8, "layers": 1, "heads": 1, "patch_size": 14, "trained_grid": 2, "image_size": 28}, "towers": {}}"#;
+        let card = ModelCard::from_json(card).unwrap();
+        let error = card.text().unwrap_err();
+        assert_eq!(error, CardError::NoTower { model: "image-only".to_string(), tower: "text" });
+        assert!(card.image().is_err());
     }
 }

@@ -43,6 +43,9 @@ pub struct Float32Tensor {
 pub fn read_checkpoint(path: &Path) -> Result<BTreeMap<String, Float32Tensor>, ConvertError> {
     let display = path.display().to_string();
     let read_error = |message: String| ConvertError::Read { path: display.clone(), message };
+    if !path.is_file() {
+        return Err(read_error("the file does not exist: check the path".to_string()));
+    }
     let is_safetensors = path.extension().is_some_and(|e| e == "safetensors");
     let mut tensors = if is_safetensors {
         let bytes = std::fs::read(path).map_err(|e| read_error(e.to_string()))?;
@@ -106,6 +109,23 @@ fn decode(dtype: Dtype, bytes: &[u8]) -> Option<Vec<f32>> {
 /// Writes the tensors whose names start with one of `prefixes` to a safetensors file at
 /// `out`, stored as `stored`; returns the number of tensors written.
 pub fn write_tower(tensors: &BTreeMap<String, Float32Tensor>, prefixes: &[String], stored: StoredType, source: &Path, out: &Path) -> Result<usize, ConvertError> {
+    let (bytes, count) = tower_file(tensors, prefixes, stored, source)?;
+    write_file(&bytes, out)?;
+    Ok(count)
+}
+
+/// Writes `bytes` to `out`, creating its folder.
+pub fn write_file(bytes: &[u8], out: &Path) -> Result<(), ConvertError> {
+    let write_error = |message: String| ConvertError::Write { path: out.display().to_string(), message };
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| write_error(e.to_string()))?;
+    }
+    std::fs::write(out, bytes).map_err(|e| write_error(e.to_string()))
+}
+
+/// Serialises the tensors whose names start with one of `prefixes` as a safetensors file
+/// stored as `stored`; returns the bytes and the number of tensors.
+pub fn tower_file(tensors: &BTreeMap<String, Float32Tensor>, prefixes: &[String], stored: StoredType, source: &Path) -> Result<(Vec<u8>, usize), ConvertError> {
     let source_name = source.display().to_string();
     let selected: Vec<(&String, &Float32Tensor)> = tensors.iter().filter(|(k, _)| prefixes.iter().any(|p| k.starts_with(p.as_str()))).collect();
     if selected.is_empty() {
@@ -135,13 +155,8 @@ pub fn write_tower(tensors: &BTreeMap<String, Float32Tensor>, prefixes: &[String
         .map(|((key, tensor), bytes)| ((*key).clone(), safetensors::tensor::TensorView::new(dtype, tensor.shape.clone(), bytes).expect("shape matches the byte count")))
         .collect();
     let metadata = BTreeMap::from([("source".to_string(), source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())]);
-    let write_error = |message: String| ConvertError::Write { path: out.display().to_string(), message };
-    let bytes = safetensors::serialize(views, Some(metadata.into_iter().collect())).map_err(|e| write_error(e.to_string()))?;
-    if let Some(parent) = out.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| write_error(e.to_string()))?;
-    }
-    std::fs::write(out, bytes).map_err(|e| write_error(e.to_string()))?;
-    Ok(selected.len())
+    let bytes = safetensors::serialize(views, Some(metadata.into_iter().collect())).map_err(|e| ConvertError::Write { path: source_name, message: e.to_string() })?;
+    Ok((bytes, selected.len()))
 }
 
 #[cfg(test)]

@@ -58,6 +58,27 @@ enum TextTower {
     Siglip(siglip::TextTower),
 }
 
+/// Loads the card's text tower; returns it with the number of token embeddings.
+fn load_text_tower(card: &ModelCard, weights: &[u8], device: &Device) -> Result<(TextTower, usize), QueryError> {
+    let tower_card = card.text()?;
+    match &card.architecture {
+        Architecture::Farslip(config) => Ok((TextTower::Farslip(load_tower(card, &tower_card.weights, weights, |file| farslip::TextTower::load(file, config, device))?), config.vocab_size)),
+        Architecture::Siglip(config) => Ok((TextTower::Siglip(load_tower(card, &tower_card.weights, weights, |file| siglip::TextTower::load(file, config, device))?), config.vocab_size)),
+        Architecture::Dinov2(_) => Err(QueryError::Unsupported { model: card.id.clone(), architecture: architecture_name(&card.architecture), tower: "text" }),
+    }
+}
+
+/// Checks that `weights` contains exactly the tensors of the card's text tower, with the
+/// shapes the card's architecture needs, by loading the tower once.
+pub fn check_text_weights(card: &ModelCard, weights: &[u8]) -> Result<(), QueryError> {
+    load_text_tower(card, weights, &Device::default()).map(|_| ())
+}
+
+/// Checks that `weights` contains exactly the tensors of the card's image tower.
+pub fn check_image_weights(card: &ModelCard, weights: &[u8]) -> Result<(), QueryError> {
+    load_image_tower(card, weights, &Device::default()).map(|_| ())
+}
+
 /// A text query encoder: cleaning and tokenising as the model's reference code does, then the
 /// text tower. Embeddings are not normalised.
 pub struct TextQueryEncoder {
@@ -73,12 +94,7 @@ impl TextQueryEncoder {
     /// whole checkpoint or only this tower) and the tokenizer file the card names.
     pub fn load(card: &ModelCard, weights: &[u8], tokenizer_file: &[u8], device: &Device) -> Result<Self, QueryError> {
         let tower_card = card.text()?;
-        let unsupported = || QueryError::Unsupported { model: card.id.clone(), architecture: architecture_name(&card.architecture), tower: "text" };
-        let (tower, vocab_size) = match &card.architecture {
-            Architecture::Farslip(config) => (TextTower::Farslip(load_tower(card, &tower_card.weights, weights, |file| farslip::TextTower::load(file, config, device))?), config.vocab_size),
-            Architecture::Siglip(config) => (TextTower::Siglip(load_tower(card, &tower_card.weights, weights, |file| siglip::TextTower::load(file, config, device))?), config.vocab_size),
-            Architecture::Dinov2(_) => return Err(unsupported()),
-        };
+        let (tower, vocab_size) = load_text_tower(card, weights, device)?;
         let tokenizer = match &tower_card.tokenizer {
             TokenizerCard::ClipBpe { length, .. } => FixedLengthTokenizer::clip_bpe(tokenizer_file, *length)?,
             TokenizerCard::TokenizerJson { length, pad_id, .. } => FixedLengthTokenizer::from_json(tokenizer_file, *length, *pad_id, Cleaning::Whitespace)?,
@@ -114,6 +130,16 @@ enum ImageTower {
     Dinov2(dinov2::Dinov2),
 }
 
+/// Loads the card's image tower; returns it with its input size in pixels.
+fn load_image_tower(card: &ModelCard, weights: &[u8], device: &Device) -> Result<(ImageTower, usize), QueryError> {
+    let tower_card = card.image()?;
+    Ok(match &card.architecture {
+        Architecture::Farslip(config) => (ImageTower::Farslip(load_tower(card, &tower_card.weights, weights, |file| farslip::VisionTower::load(file, config, device))?), config.image_size),
+        Architecture::Siglip(config) => (ImageTower::Siglip(load_tower(card, &tower_card.weights, weights, |file| siglip::VisionTower::load(file, config, device))?), config.image_size),
+        Architecture::Dinov2(config) => (ImageTower::Dinov2(load_tower(card, &tower_card.weights, weights, |file| dinov2::Dinov2::load(file, config, device))?), config.image_size),
+    })
+}
+
 /// An image query encoder: the card's preprocessing, then the image tower. Embeddings are
 /// not normalised.
 pub struct ImageQueryEncoder {
@@ -127,11 +153,7 @@ pub struct ImageQueryEncoder {
 impl ImageQueryEncoder {
     pub fn load(card: &ModelCard, weights: &[u8], device: &Device) -> Result<Self, QueryError> {
         let tower_card = card.image()?;
-        let (tower, image_size) = match &card.architecture {
-            Architecture::Farslip(config) => (ImageTower::Farslip(load_tower(card, &tower_card.weights, weights, |file| farslip::VisionTower::load(file, config, device))?), config.image_size),
-            Architecture::Siglip(config) => (ImageTower::Siglip(load_tower(card, &tower_card.weights, weights, |file| siglip::VisionTower::load(file, config, device))?), config.image_size),
-            Architecture::Dinov2(config) => (ImageTower::Dinov2(load_tower(card, &tower_card.weights, weights, |file| dinov2::Dinov2::load(file, config, device))?), config.image_size),
-        };
+        let (tower, image_size) = load_image_tower(card, weights, device)?;
         Ok(ImageQueryEncoder { model: card.id.clone(), tower, pipeline: tower_card.preprocessing.clone(), image_size, device: device.clone() })
     }
 

@@ -13,6 +13,8 @@ use crate::data::range::{RangeError, RangeSource};
 const MAX_HEADER_BYTES: u64 = 100_000_000;
 /// Tensors closer than this are fetched in one request.
 const MERGE_GAP_BYTES: u64 = 1 << 20;
+/// Largest range request while fetching tensors.
+const PART_BYTES: u64 = 16 << 20;
 
 /// Errors from reading a remote checkpoint.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -75,6 +77,10 @@ impl<'a, S: RangeSource> RemoteSafetensors<'a, S> {
     /// in-memory safetensors file, ready for [`super::weights::TensorFile::parse`]. Adjacent
     /// tensors are fetched together; `progress` gets (bytes done, bytes to fetch).
     pub async fn fetch(&self, prefixes: &[&str], progress: &mut dyn FnMut(u64, u64)) -> Result<Vec<u8>, RemoteError> {
+        self.fetch_in_parts(prefixes, PART_BYTES, progress).await
+    }
+
+    async fn fetch_in_parts(&self, prefixes: &[&str], part_bytes: u64, progress: &mut dyn FnMut(u64, u64)) -> Result<Vec<u8>, RemoteError> {
         let selected: Vec<(&String, &TensorInfo)> = self.tensors.iter().filter(|(name, _)| prefixes.iter().any(|p| name.starts_with(p))).collect();
         let mut ranges: Vec<(u64, u64)> = selected.iter().map(|(_, info)| (info.data_offsets.0 as u64, info.data_offsets.1 as u64)).collect();
         ranges.sort_unstable();
@@ -89,9 +95,17 @@ impl<'a, S: RangeSource> RemoteSafetensors<'a, S> {
         let mut done = 0;
         let mut pieces = Vec::with_capacity(merged.len());
         for &(start, end) in &merged {
-            let bytes = self.source.read(self.data_start + start, self.data_start + end).await?;
-            done += end - start;
-            progress(done, total);
+            // Parts keep each request small, so progress moves and a retry repeats one part only.
+            let mut bytes = Vec::with_capacity((end - start) as usize);
+            let mut part_start = start;
+            while part_start < end {
+                let part_end = (part_start + part_bytes).min(end);
+                let part = self.source.read(self.data_start + part_start, self.data_start + part_end).await?;
+                bytes.extend_from_slice(&part);
+                done += part_end - part_start;
+                progress(done, total);
+                part_start = part_end;
+            }
             pieces.push((start, bytes));
         }
 
@@ -106,5 +120,30 @@ impl<'a, S: RangeSource> RemoteSafetensors<'a, S> {
             })
             .collect();
         safetensors::serialize(views, None).map_err(|e| RemoteError::Invalid { file: self.source.name().to_string(), reason: e.to_string() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::range::MemorySource;
+
+    #[test]
+    fn parts_reassemble_tensors() {
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/encoders/siglip/tiny.safetensors")).unwrap();
+        let source = MemorySource::new("tiny.safetensors", bytes.clone());
+        let file = futures::executor::block_on(RemoteSafetensors::open(&source)).unwrap();
+        let mut calls = 0;
+        let parts = futures::executor::block_on(file.fetch_in_parts(&["text_model."], 1000, &mut |_, _| calls += 1)).unwrap();
+        let whole = futures::executor::block_on(file.fetch(&["text_model."], &mut |_, _| {})).unwrap();
+        assert_eq!(parts, whole);
+        assert!(calls > 100, "{calls} progress calls");
+
+        let original = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let fetched = safetensors::SafeTensors::deserialize(&parts).unwrap();
+        for name in fetched.names() {
+            assert!(name.starts_with("text_model."), "{name}");
+            assert_eq!(fetched.tensor(name).unwrap().data(), original.tensor(name).unwrap().data(), "{name}");
+        }
     }
 }

@@ -229,6 +229,9 @@ async fn load_dataset(state: State) {
     state.table.set(None);
     state.scores.set(None);
     state.card_summary.set(None);
+    state.download.set(None);
+    let takes_location = dataset.takes("location");
+    state.click_mode.set(if takes_location { ClickMode::Location } else { ClickMode::Tile });
     state.busy.set(true);
     state.progress.set(Some((0, 1000)));
 
@@ -288,7 +291,7 @@ async fn run_query(state: State, query: Query) {
             let encoder = match queries::text_encoder(state).await {
                 Ok(encoder) => encoder,
                 Err(message) => {
-                    state.fail(format!("{message}; the previous results are kept"));
+                    state.fail(format!("{message}{}", kept_results(state)));
                     return;
                 }
             };
@@ -300,7 +303,7 @@ async fn run_query(state: State, query: Query) {
                     vector
                 }
                 Err(error) => {
-                    state.fail(format!("{error}; the previous results are kept"));
+                    state.fail(format!("{error}{}", kept_results(state)));
                     return;
                 }
             }
@@ -313,7 +316,7 @@ async fn run_query(state: State, query: Query) {
             let encoder = match queries::image_encoder(state).await {
                 Ok(encoder) => encoder,
                 Err(message) => {
-                    state.fail(format!("{message}; the previous results are kept"));
+                    state.fail(format!("{message}{}", kept_results(state)));
                     return;
                 }
             };
@@ -325,7 +328,7 @@ async fn run_query(state: State, query: Query) {
                     vector
                 }
                 Err(error) => {
-                    state.fail(format!("{name}: {error}; the previous results are kept"));
+                    state.fail(format!("{name}: {error}{}", kept_results(state)));
                     return;
                 }
             }
@@ -361,7 +364,7 @@ async fn run_query(state: State, query: Query) {
                     rows.remove(0)
                 }
                 Err(error) => {
-                    state.fail(format!("{error}; the previous results are kept"));
+                    state.fail(format!("{error}{}", kept_results(state)));
                     return;
                 }
             }
@@ -385,6 +388,11 @@ async fn run_query(state: State, query: Query) {
     state.query.set(Some(query));
     state.scores.set(Some(Rc::new(scores)));
     state.update_url();
+}
+
+/// The end of a query error message: whether earlier results stay on screen.
+fn kept_results(state: State) -> &'static str {
+    if state.scores.with_untracked(Option::is_some) { "; the previous results are kept" } else { "" }
 }
 
 async fn location_encoder(state: State, weights: &str) -> Result<Rc<LocationEncoder>, String> {
@@ -435,6 +443,7 @@ fn QueryPanel() -> impl IntoView {
     let is_demo = move || state.catalog.with(|c| c.as_ref().and_then(|c| c.dataset(&state.dataset_id.get())).is_some_and(|d| d.demo));
     let description = move || state.catalog.with(|c| c.as_ref().and_then(|c| c.dataset(&state.dataset_id.get())).map(|d| d.description.clone()).unwrap_or_default());
     let tile_count = move || state.table.with(|t| t.as_ref().map(|t| t.len()));
+    let takes_location = move || state.catalog.with(|c| c.as_ref().and_then(|c| c.dataset(&state.dataset_id.get())).is_some_and(|d| d.takes("location")));
 
     view! {
         <section class="panel" aria-label="Query">
@@ -463,25 +472,27 @@ fn QueryPanel() -> impl IntoView {
                 </p>
             </Show>
             <p class="description">{description}</p>
-            <form class="location" on:submit=move |ev| {
-                ev.prevent_default();
-                submit_location(state);
-            }>
-                <label>"Latitude " <input id="lat" type="text" inputmode="decimal" size="9" placeholder="-4.0"
-                    prop:value=move || state.lat_text.get()
-                    on:input=move |ev| state.lat_text.set(event_target_value(&ev))/></label>
-                <label>"Longitude " <input id="lon" type="text" inputmode="decimal" size="9" placeholder="-63.0"
-                    prop:value=move || state.lon_text.get()
-                    on:input=move |ev| state.lon_text.set(event_target_value(&ev))/></label>
-                <button id="search-location" type="submit" disabled=move || state.busy.get()>"Search location"</button>
-            </form>
-            <fieldset class="click-mode">
-                <legend>"A click on the map"</legend>
-                <label><input type="radio" name="click-mode" checked=true
-                    on:change=move |_| state.click_mode.set(ClickMode::Location)/>" searches that location"</label>
-                <label><input type="radio" name="click-mode" id="click-tile"
-                    on:change=move |_| state.click_mode.set(ClickMode::Tile)/>" finds tiles like the nearest tile"</label>
-            </fieldset>
+            <Show when=takes_location>
+                <form class="location" on:submit=move |ev| {
+                    ev.prevent_default();
+                    submit_location(state);
+                }>
+                    <label>"Latitude " <input id="lat" type="text" inputmode="decimal" size="9" placeholder="-4.0"
+                        prop:value=move || state.lat_text.get()
+                        on:input=move |ev| state.lat_text.set(event_target_value(&ev))/></label>
+                    <label>"Longitude " <input id="lon" type="text" inputmode="decimal" size="9" placeholder="-63.0"
+                        prop:value=move || state.lon_text.get()
+                        on:input=move |ev| state.lon_text.set(event_target_value(&ev))/></label>
+                    <button id="search-location" type="submit" disabled=move || state.busy.get()>"Search location"</button>
+                </form>
+                <fieldset class="click-mode">
+                    <legend>"A click on the map"</legend>
+                    <label><input type="radio" name="click-mode" prop:checked=move || state.click_mode.get() == ClickMode::Location
+                        on:change=move |_| state.click_mode.set(ClickMode::Location)/>" searches that location"</label>
+                    <label><input type="radio" name="click-mode" id="click-tile" prop:checked=move || state.click_mode.get() == ClickMode::Tile
+                        on:change=move |_| state.click_mode.set(ClickMode::Tile)/>" finds tiles like the nearest tile"</label>
+                </fieldset>
+            </Show>
             <TextImagePanel/>
             <ThresholdControls/>
         </section>
@@ -728,7 +739,24 @@ fn Results() -> impl IntoView {
             }
             Some(Query::Text(text)) => format!("Tiles most similar to the text {text:?}"),
             Some(Query::Image(name)) => format!("Tiles most similar to the image {name}"),
-            None => "Type a latitude and longitude and press Search location, or click the map.".to_string(),
+            None => {
+                let dataset = state.catalog.with(|c| c.as_ref().and_then(|c| c.dataset(&state.dataset_id.get()).cloned()));
+                let takes = |kind: &str| dataset.as_ref().is_some_and(|d| d.takes(kind));
+                let mut ways = Vec::new();
+                if takes("location") {
+                    ways.push("type a latitude and longitude");
+                }
+                if takes("text") {
+                    ways.push("describe a place");
+                }
+                if takes("image") {
+                    ways.push("give an image");
+                }
+                ways.push("click the map");
+                let mut sentence = ways.join(", ");
+                sentence.replace_range(..1, &sentence[..1].to_uppercase());
+                format!("{sentence}.")
+            }
         }
     };
     view! {

@@ -421,6 +421,9 @@ async function testTextAndImageQueries({ browser, server, options }) {
     await page.goto(link);
     await page.waitForSelector('#model-summary', { timeout: LOAD_TIMEOUT_MS });
 
+    // The dataset takes no location queries, so the location form is not offered.
+    assert.equal(await page.$('#lat'), null, 'the latitude field should be hidden on a dataset without location queries');
+
     // Image query: example2 through the browser's encoder finds the tile eee index stored for it.
     await page.setInputFiles('#image-input', join(EXAMPLES, 'example2.png'));
     await waitForHeading(page, 'example2.png');
@@ -470,6 +473,10 @@ async function testTextAndImageQueries({ browser, server, options }) {
       assert.equal(rows[0].cellId, INDEXED_EXAMPLES.example1, `${card.name}: example1.png should rank its own tile first: ${formatRows(rows)}`);
       assert.ok(rows[0].score > 0.999, `${card.name}: the image's own tile should score about 1 (f16 storage), got ${rows[0].score}`);
     }
+
+    // Back on the first dataset, whose card is already loaded, the model summary shows again.
+    await page.selectOption('#dataset', siglip.entry.id);
+    await page.waitForFunction((name) => (document.querySelector('#model-summary')?.textContent ?? '').includes(name), siglip.card.name, { timeout: LOAD_TIMEOUT_MS });
 
     // Second visit in the same browser profile: the weights come from Cache Storage.
     weightRequests.length = 0;

@@ -20,6 +20,7 @@ pub fn build(card: &ModelCard, weights: &[u8], images: &[PathBuf], out: &Path) -
     }
     let encoder = ImageQueryEncoder::load(card, weights, &Default::default()).map_err(|e| e.to_string())?;
     let grid = Grid::core();
+    let mut seen = std::collections::HashMap::new();
     let mut tiles = Vec::with_capacity(images.len());
     let mut embeddings = Vec::with_capacity(images.len());
     let mut names = Vec::with_capacity(images.len());
@@ -28,6 +29,9 @@ pub fn build(card: &ModelCard, weights: &[u8], images: &[PathBuf], out: &Path) -
         let (cell, bounds) = grid
             .bounds_of_id(&stem)
             .map_err(|e| format!("{}: the file name must be a Major TOM cell id such as 337U_1155R.png ({e})", path.display()))?;
+        if let Some(first) = seen.insert(cell, path.clone()) {
+            return Err(format!("{} and {} are both cell {cell}: give one image per cell", first.display(), path.display()));
+        }
         let bytes = std::fs::read(path).map_err(|e| format!("reading {} failed: {e}", path.display()))?;
         let image = eee::encoders::preprocess::decode_image(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         let embedding = futures::executor::block_on(encoder.embed(&image)).map_err(|e| format!("{}: {e}", path.display()))?;

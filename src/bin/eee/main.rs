@@ -261,30 +261,41 @@ fn print_embedding(values: Vec<f32>) -> Result<(), String> {
 }
 
 fn convert(input: &PathBuf, card: Option<(PathBuf, PathBuf)>, keep: &[String], out: Option<PathBuf>, dtype: &str) -> Result<(), String> {
-    use eee::encoders::convert::{StoredType, read_checkpoint, write_tower};
+    use eee::encoders::convert::{StoredType, read_checkpoint, tower_file, write_file, write_tower};
+    use eee::encoders::query::{check_image_weights, check_text_weights};
 
     let stored = if dtype == "f32" { StoredType::F32 } else { StoredType::F16 };
-    let outputs: Vec<(Vec<String>, PathBuf)> = match (card, out) {
+    match (card, out) {
         (Some((model, out_dir)), _) => {
             let card = read_card(&model)?;
-            let mut outputs = Vec::new();
+            let tensors = read_checkpoint(input).map_err(|e| e.to_string())?;
+            // Each file is checked against the card's tower before it is written, so a wrong
+            // card fails here and not at the first query.
+            let mut files = Vec::new();
             if let Some(text) = &card.towers.text {
-                outputs.push((text.weights.prefixes.clone(), out_dir.join("text.safetensors")));
+                let (bytes, count) = tower_file(&tensors, &text.weights.prefixes, stored, input).map_err(|e| e.to_string())?;
+                check_text_weights(&card, &bytes).map_err(|e| format!("{} does not fit the text tower of {}: {e}", input.display(), model.display()))?;
+                files.push((bytes, count, out_dir.join("text.safetensors")));
             }
             if let Some(image) = &card.towers.image {
-                outputs.push((image.weights.prefixes.clone(), out_dir.join("image.safetensors")));
+                let (bytes, count) = tower_file(&tensors, &image.weights.prefixes, stored, input).map_err(|e| e.to_string())?;
+                check_image_weights(&card, &bytes).map_err(|e| format!("{} does not fit the image tower of {}: {e}", input.display(), model.display()))?;
+                files.push((bytes, count, out_dir.join("image.safetensors")));
             }
-            outputs
+            for (bytes, count, path) in files {
+                write_file(&bytes, &path).map_err(|e| e.to_string())?;
+                eprintln!("wrote {count} tensors to {}", path.display());
+            }
+            Ok(())
         }
-        (None, Some(out)) if !keep.is_empty() => vec![(keep.to_vec(), out)],
-        _ => return Err("give --model CARD --out-dir DIR, or --keep PREFIX --out FILE".to_string()),
-    };
-    let tensors = read_checkpoint(input).map_err(|e| e.to_string())?;
-    for (prefixes, path) in outputs {
-        let count = write_tower(&tensors, &prefixes, stored, input, &path).map_err(|e| e.to_string())?;
-        eprintln!("wrote {count} tensors to {}", path.display());
+        (None, Some(out)) if !keep.is_empty() => {
+            let tensors = read_checkpoint(input).map_err(|e| e.to_string())?;
+            let count = write_tower(&tensors, keep, stored, input, &out).map_err(|e| e.to_string())?;
+            eprintln!("wrote {count} tensors to {}", out.display());
+            Ok(())
+        }
+        _ => Err("give --model CARD --out-dir DIR, or --keep PREFIX --out FILE".to_string()),
     }
-    Ok(())
 }
 
 fn load_location_encoder(weights: &PathBuf) -> Result<eee::encoders::satclip::LocationEncoder, String> {

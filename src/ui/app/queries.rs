@@ -43,15 +43,23 @@ pub(super) async fn card(state: State) -> Result<LoadedCard, String> {
         return Err(format!("dataset {:?} has no model card, so text and image queries are not available for it; query by location or tile", dataset.id));
     };
     let resolved = resolve_url(&state.catalog_url.get_value(), &card_url);
-    if let Some(loaded) = state.card.get_value().filter(|loaded| loaded.url == resolved) {
-        return Ok(loaded);
+    let loaded = match state.card.get_value().filter(|loaded| loaded.url == resolved) {
+        Some(loaded) => loaded,
+        None => {
+            let (card, url) = loader::load_card(&state.catalog_url.get_value(), &card_url).await?;
+            let loaded = LoadedCard { url, card: Rc::new(card) };
+            state.card.set_value(Some(loaded.clone()));
+            loaded
+        }
+    };
+    // Datasets can share a card, so the check runs for every dataset, also with a cached card.
+    if loaded.card.embedding_dim != dataset.dim {
+        return Err(format!(
+            "model card {} gives {}-value embeddings but dataset {:?} stores {} values: fix the catalog entry",
+            loaded.url, loaded.card.embedding_dim, dataset.id, dataset.dim
+        ));
     }
-    let (card, url) = loader::load_card(&state.catalog_url.get_value(), &card_url).await?;
-    if card.embedding_dim != dataset.dim {
-        return Err(format!("model card {url} gives {}-value embeddings but dataset {:?} stores {} values: fix the catalog entry", card.embedding_dim, dataset.id, dataset.dim));
-    }
-    let loaded = LoadedCard { url, card: Rc::new(card) };
-    state.card.set_value(Some(loaded.clone()));
+    // A dataset load clears the summary, also when the new dataset has the same card.
     state.card_summary.set(Some(summary(&loaded.card)));
     Ok(loaded)
 }
@@ -164,7 +172,7 @@ fn first_file(files: Option<web_sys::FileList>) -> Option<web_sys::File> {
 #[component]
 pub(super) fn TextImagePanel() -> impl IntoView {
     let state = expect_context::<State>();
-    let supports = move |kind: &str| state.catalog.with(|c| c.as_ref().and_then(|c| c.dataset(&state.dataset_id.get())).is_some_and(|d| d.queries.iter().any(|q| q == kind)));
+    let supports = move |kind: &str| state.catalog.with(|c| c.as_ref().and_then(|c| c.dataset(&state.dataset_id.get())).is_some_and(|d| d.takes(kind)));
     let dragging = RwSignal::new(false);
 
     // A pasted image anywhere on the page becomes an image query, when the dataset takes one.

@@ -74,6 +74,10 @@ fn search_by_tile_ranks_itself_first() {
     let (ok, _, stderr) = eee(&["search", file, "--tile", "1U_1R"]);
     assert!(!ok);
     assert!(stderr.contains("tile 1U_1R is not in"), "{stderr}");
+
+    let (ok, _, stderr) = eee(&["search", file, "--tile", "716U_81R", "--k", "0"]);
+    assert!(!ok);
+    assert!(stderr.contains("--k 0"), "{stderr}");
 }
 
 #[test]
@@ -196,6 +200,13 @@ fn convert_pickle_then_encode() {
     let (ok, _, stderr) = eee(&["convert", "--input", &card, "--keep", "x", "--out", satclip.to_str().unwrap()]);
     assert!(!ok);
     assert!(stderr.contains("card.json"), "{stderr}");
+
+    // The wrong card: the FarSLIP pickle does not fit DINOv2's tower, and nothing is written.
+    let wrong_dir = out.join("wrong");
+    let (ok, _, stderr) = eee(&["convert", "--input", &format!("{ENCODERS}/farslip/tiny.pt"), "--model", &format!("{ENCODERS}/dinov2/card.json"), "--out-dir", wrong_dir.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("does not fit the image tower"), "{stderr}");
+    assert!(!wrong_dir.exists());
 }
 
 #[test]
@@ -205,7 +216,7 @@ fn index_images_then_search() {
     let mut images = Vec::new();
     for (cell, example) in cells.iter().zip(["example1", "example2", "example3"]) {
         let path = dir.join(format!("{cell}.png"));
-        std::fs::copy(format!("{EXAMPLES}/{example}.png"), &path).unwrap();
+        std::fs::copy(format!("{EXAMPLES}/{example}.png"), &path).unwrap_or_else(|e| panic!("copying {EXAMPLES}/{example}.png: {e}"));
         images.push(path.to_str().unwrap().to_string());
     }
     let card = format!("{ENCODERS}/dinov2/card.json");
@@ -229,6 +240,14 @@ fn index_images_then_search() {
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["results"][0]["grid_cell"], "45D_699L");
     assert!(report["results"][0]["score"].as_f64().unwrap() > 0.999, "{stdout}");
+
+    let duplicate = dir.join("copy");
+    std::fs::create_dir_all(&duplicate).unwrap();
+    let second = duplicate.join("337U_1155R.png");
+    std::fs::copy(&images[0], &second).unwrap();
+    let (ok, _, stderr) = eee(&["index", "--model", &card, "--weights", &weights, "--out", out.to_str().unwrap(), &images[0], second.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("are both cell 337U_1155R"), "{stderr}");
 
     let bad = dir.join("not-a-cell.png");
     std::fs::copy(format!("{EXAMPLES}/example1.png"), &bad).unwrap();

@@ -311,6 +311,9 @@ enum SearchQuery {
 }
 
 fn search(files: &[String], query: SearchQuery, weights: Option<PathBuf>, k: usize) -> Result<(), String> {
+    if !(1..=eee::search::MAX_TOP_K).contains(&k) {
+        return Err(format!("--k {k} is not a number of results: use a whole number from 1 to {}", eee::search::MAX_TOP_K));
+    }
     use eee::data::geoparquet::{EmbeddingTable, ReadOptions, read_table};
     use eee::data::native::NativeSource;
     use eee::data::range::{RangeSource, Stats};

@@ -217,7 +217,8 @@ fn check_image_queries(model: &str) {
     assert_eq!(references.len(), 3);
     for (name, expected) in references {
         let file = format!("{EXAMPLES}/{}.png", name.trim_start_matches("image_"));
-        let image = crate::encoders::preprocess::decode_image(&std::fs::read(&file).unwrap()).unwrap();
+        let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("reading the example image {file}: {e}"));
+        let image = crate::encoders::preprocess::decode_image(&bytes).unwrap();
         let ours = futures::executor::block_on(encoder.embed(&image)).unwrap();
         assert_row_close(ours, &expected, 1e-4);
     }

@@ -37,6 +37,9 @@ fn random_weights(full_keys: &str) -> Vec<u8> {
     safetensors::serialize(views, None).expect("serialise")
 }
 
+/// One benchmarked model: label, card, weights and the tokenizer for its text tower, if timed.
+type Case = (String, ModelCard, Vec<u8>, Option<Vec<u8>>);
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -73,7 +76,7 @@ fn main() {
     let t5_tokenizer = read("tests/fixtures/tokenizers/t5like_unigram.tokenizer.json");
 
     // (label, card, weights, tokenizer for the text tower)
-    let mut cases: Vec<(String, ModelCard, Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+    let mut cases: Vec<Case> = Vec::new();
     for model in ["farslip", "siglip", "dinov2"] {
         let card = ModelCard::from_json(&read(&format!("tests/fixtures/encoders/{model}/card.json"))).expect("card");
         let tokenizer = (model == "siglip").then(|| t5_tokenizer.clone());

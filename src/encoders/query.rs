@@ -124,19 +124,20 @@ impl TextQueryEncoder {
     }
 }
 
+/// Boxed, because the towers' module structs differ much in size.
 enum ImageTower {
-    Farslip(farslip::VisionTower),
-    Siglip(siglip::VisionTower),
-    Dinov2(dinov2::Dinov2),
+    Farslip(Box<farslip::VisionTower>),
+    Siglip(Box<siglip::VisionTower>),
+    Dinov2(Box<dinov2::Dinov2>),
 }
 
 /// Loads the card's image tower; returns it with its input size in pixels.
 fn load_image_tower(card: &ModelCard, weights: &[u8], device: &Device) -> Result<(ImageTower, usize), QueryError> {
     let tower_card = card.image()?;
     Ok(match &card.architecture {
-        Architecture::Farslip(config) => (ImageTower::Farslip(load_tower(card, &tower_card.weights, weights, |file| farslip::VisionTower::load(file, config, device))?), config.image_size),
-        Architecture::Siglip(config) => (ImageTower::Siglip(load_tower(card, &tower_card.weights, weights, |file| siglip::VisionTower::load(file, config, device))?), config.image_size),
-        Architecture::Dinov2(config) => (ImageTower::Dinov2(load_tower(card, &tower_card.weights, weights, |file| dinov2::Dinov2::load(file, config, device))?), config.image_size),
+        Architecture::Farslip(config) => (ImageTower::Farslip(Box::new(load_tower(card, &tower_card.weights, weights, |file| farslip::VisionTower::load(file, config, device))?)), config.image_size),
+        Architecture::Siglip(config) => (ImageTower::Siglip(Box::new(load_tower(card, &tower_card.weights, weights, |file| siglip::VisionTower::load(file, config, device))?)), config.image_size),
+        Architecture::Dinov2(config) => (ImageTower::Dinov2(Box::new(load_tower(card, &tower_card.weights, weights, |file| dinov2::Dinov2::load(file, config, device))?)), config.image_size),
     })
 }
 

@@ -260,7 +260,7 @@ fn print_embedding(values: Vec<f32>) -> Result<(), String> {
     Ok(())
 }
 
-fn convert(input: &PathBuf, card: Option<(PathBuf, PathBuf)>, keep: &[String], out: Option<PathBuf>, dtype: &str) -> Result<(), String> {
+fn convert(input: &std::path::Path, card: Option<(PathBuf, PathBuf)>, keep: &[String], out: Option<PathBuf>, dtype: &str) -> Result<(), String> {
     use eee::encoders::convert::{StoredType, read_checkpoint, tower_file, write_file, write_tower};
     use eee::encoders::query::{check_image_weights, check_text_weights};
 

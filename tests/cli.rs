@@ -105,7 +105,7 @@ fn serve_rejects_missing_folder() {
 const ENCODERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/encoders");
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/examples");
 
-/// A reference row from `<model>/queries.safetensors` (written by dev/make_query_fixtures.py).
+/// Reads a reference row from `<model>/queries.safetensors` (written by dev/make_query_fixtures.py).
 fn query_reference(model: &str, name: &str) -> Vec<f32> {
     let bytes = std::fs::read(format!("{ENCODERS}/{model}/queries.safetensors")).unwrap();
     let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
@@ -170,7 +170,8 @@ fn convert_pickle_then_encode() {
     let out_dir = out.to_str().unwrap();
     let (ok, _, stderr) = eee(&["convert", "--input", &format!("{ENCODERS}/farslip/tiny.pt"), "--model", &card, "--out-dir", out_dir]);
     assert!(ok, "{stderr}");
-    assert!(stderr.contains("text.safetensors") && stderr.contains("image.safetensors"), "{stderr}");
+    assert!(stderr.contains("text.safetensors"), "{stderr}");
+    assert!(stderr.contains("image.safetensors"), "{stderr}");
 
     let image_weights = out.join("image.safetensors");
     let (ok, stdout, stderr) = eee(&["encode", "image", &format!("{EXAMPLES}/example1.png"), "--model", &card, "--weights", image_weights.to_str().unwrap()]);

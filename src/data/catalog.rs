@@ -73,8 +73,8 @@ pub enum CatalogError {
 }
 
 impl Dataset {
-    /// Whether the app offers query `kind` (`location`, `tile`, `text`, `image`) on this dataset.
-    /// Location-encoder weights imply location queries, also where `queries` omits them.
+    /// Returns whether the app offers query `kind` (`location`, `tile`, `text`, `image`) on this
+    /// dataset. Location-encoder weights imply location queries, also where `queries` omits them.
     pub fn takes(&self, kind: &str) -> bool {
         self.queries.iter().any(|q| q == kind) || (kind == "location" && self.location_weights.is_some())
     }

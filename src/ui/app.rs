@@ -390,7 +390,7 @@ async fn run_query(state: State, query: Query) {
     state.update_url();
 }
 
-/// The end of a query error message: whether earlier results stay on screen.
+/// Returns the end of a query error message, which says whether earlier results stay on screen.
 fn kept_results(state: State) -> &'static str {
     if state.scores.with_untracked(Option::is_some) { "; the previous results are kept" } else { "" }
 }

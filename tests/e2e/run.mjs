@@ -350,7 +350,7 @@ const TEXT_PROMPT = 'Terraced rice fields &amp; a river';
 
 /**
  * Copies the tiny `model`'s card and weights into `dir/model/` and indexes the example images
- * with them (`eee index`); returns the card and the catalog entry of that dataset.
+ * with them (`eee index`). Returns the card, the catalog entry and the CLI model arguments.
  */
 async function prepareTinyModel(eee, dir, model, queries) {
   const run = promisify(execFile);

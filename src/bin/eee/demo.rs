@@ -73,7 +73,7 @@ fn polygon_wkb(tile: &Tile) -> Vec<u8> {
     bytes
 }
 
-/// The Major TOM embedding schema (the columns the EarthEmbeddingExplorer files have), with
+/// Returns the Major TOM embedding schema (the columns of the EarthEmbeddingExplorer files), with
 /// f16 embeddings and GeoParquet 1.1 metadata.
 pub fn schema() -> Arc<Schema> {
     let embedding = DataType::List(Arc::new(Field::new("item", DataType::Float16, true)));
@@ -97,7 +97,7 @@ pub fn schema() -> Arc<Schema> {
     ))
 }
 
-/// One record batch; `unique_id` is `{id_prefix}{cell}` and `product_id` is taken from
+/// Builds one record batch. `unique_id` is `{id_prefix}{cell}`, and `product_id` comes from
 /// `product_ids` when given.
 pub fn batch(tiles: &[Tile], embeddings: &[Vec<f32>], id_prefix: &str, product_ids: Option<&[String]>) -> RecordBatch {
     let mut embedding = ListBuilder::new(Float16Builder::new());

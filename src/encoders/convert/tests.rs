@@ -61,7 +61,7 @@ fn f16_tower_files_keep_names_and_round_values() {
     }
 }
 
-/// The tiny FarSLIP card with the fixture's sizes.
+/// Builds the tiny FarSLIP card with the fixture's sizes.
 fn tiny_card() -> ModelCard {
     let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/models/farslip-vit-b-16.json")).unwrap();
     let mut card = ModelCard::from_json(&bytes).unwrap();

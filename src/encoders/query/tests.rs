@@ -80,7 +80,7 @@ fn dinov2_card_covers_checkpoint() {
     assert!(card.text().is_err());
 }
 
-/// A card for the tiny FarSLIP fixture, with the real tokenizer.
+/// Builds a card for the tiny FarSLIP fixture, with the real tokenizer.
 fn tiny_farslip_card() -> ModelCard {
     let mut card = card("farslip-vit-b-16");
     let Architecture::Farslip(config) = &mut card.architecture else { unreachable!() };
@@ -88,9 +88,9 @@ fn tiny_farslip_card() -> ModelCard {
     card
 }
 
-/// The tiny FarSLIP with its 1000-row token table spread over the real 49 408 ids the way the
-/// fixture script maps them (id → 1 + id % 997, start 998, end 999, pad 0), so that real
-/// tokenizer output gives the tiny model's reference outputs.
+/// Builds the tiny FarSLIP with its 1000-row token table spread over the real 49 408 ids. The
+/// spread follows the fixture script's map (id → 1 + id % 997, start 998, end 999, pad 0), so
+/// real tokenizer output gives the tiny model's reference outputs.
 fn tiny_farslip_with_full_vocabulary() -> Vec<u8> {
     let bytes = Fixture::read("farslip/tiny.safetensors");
     let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();

@@ -20,6 +20,9 @@ For each tiny model in tests/fixtures/encoders/<model>/ this script writes:
     ``t5like_unigram`` SentencePiece model.
   - dinov2: ``image_<name>`` through transformers' BitImageProcessorPil with
     DINOv2's settings (the same as the real card), mean of all output tokens.
+  - satclip: ``image_s2_chip`` from the 13-band chip of the preprocessing
+    fixture (``chip_dn``): digital numbers / 10^4, zero B10, ``F.interpolate``
+    bicubic to 32 px, then the tiny timm ViT.
 
 Rerun from the repository root after dev/make_encoder_fixtures.py (same
 packages and versions as that script):
@@ -207,12 +210,40 @@ def make_dinov2(images: dict) -> None:
     write_card(model_dir, card)
 
 
+def make_satclip() -> None:
+    model_dir = FIXTURES / "satclip"
+    kwargs = towers.SATCLIP_TINY_TIMM_KWARGS
+    model = towers.timm.models.vision_transformer.VisionTransformer(**kwargs).eval()
+    state = {name.removeprefix("model.visual."): value for name, value in load_file(str(model_dir / "tiny.safetensors")).items()}
+    model.load_state_dict(state)
+    chip = load_file(str(ROOT / "tests" / "fixtures" / "preprocess" / "satclip.safetensors"))["chip_dn"]
+    bands = chip.to(torch.float32) / 10_000.0
+    bands[10] = 0.0
+    size = kwargs["img_size"]
+    pixels = torch.nn.functional.interpolate(bands.unsqueeze(0), size=(size, size), mode="bicubic", align_corners=False)
+    with torch.no_grad():
+        tensors = {"image_s2_chip": model(pixels)[0].contiguous()}
+    save_file(tensors, str(model_dir / "queries.safetensors"), metadata=metadata({
+        "images": f"timm VisionTransformer(F.interpolate(chip_dn / 1e4 with B10 zeroed, {size} px, bicubic)) for tests/fixtures/preprocess/s2_chip.tif",
+    }))
+
+    card = real_card("satclip-vit16-l40")
+    card["id"] = "satclip-tiny-fixture"
+    card["name"] = "tiny random SatCLIP (test fixture)"
+    card["embedding_dim"] = kwargs["num_classes"]
+    card["architecture"].update(width=kwargs["embed_dim"], layers=kwargs["depth"], heads=kwargs["num_heads"], channels=kwargs["in_chans"], image_size=size, patch_size=kwargs["patch_size"], embed_dim=kwargs["num_classes"])
+    card["towers"] = {"image": card["towers"]["image"]}
+    card["towers"]["image"]["weights"]["url"] = "tiny.safetensors"
+    write_card(model_dir, card)
+
+
 def main() -> None:
     torch.manual_seed(0)
     images = load_examples()
     make_farslip(images)
     make_siglip(images)
     make_dinov2(images)
+    make_satclip()
     print("versions:", towers.VERSIONS)
 
 

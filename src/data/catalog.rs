@@ -161,7 +161,7 @@ mod tests {
             assert_eq!(dataset.takes("text"), card.towers.text.is_some(), "{path}");
             assert_eq!(dataset.takes("image"), card.towers.image.is_some(), "{path}");
         }
-        assert_eq!(catalog.datasets.iter().filter(|d| d.model_card.is_some()).count(), 3);
+        assert_eq!(catalog.datasets.iter().filter(|d| d.model_card.is_some()).count(), 4);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::dinov2::Dinov2Config;
 use super::farslip::ClipConfig;
 use super::preprocess::Pipeline;
+use super::satclip_vit::VitConfig;
 use super::siglip::SiglipConfig;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -20,6 +21,8 @@ pub enum CardError {
     NoTower { model: String, tower: &'static str },
     #[error("model {model} is a SatCLIP location-encoder card, which has no text or image tower here: use `eee encode location` with its weights")]
     LocationOnly { model: String },
+    #[error("the image tower of model {model} has no preprocessing entry: add the RGB recipe its index used")]
+    NoPreprocessing { model: String },
 }
 
 /// A model card, as stored in `models/*.json`. Fields other than these document the model
@@ -43,6 +46,8 @@ pub enum Architecture {
     Siglip(SiglipConfig),
     /// transformers `Dinov2Model` key names; image only.
     Dinov2(Dinov2Config),
+    /// SatCLIP's image encoder (timm ViT under `model.visual.`): Sentinel-2 band stacks only.
+    SatclipVit(VitConfig),
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -60,8 +65,11 @@ pub struct TextTowerCard {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ImageTowerCard {
     pub weights: WeightsCard,
-    /// The recipe the index was built with; see each card's notes for the choice.
-    pub preprocessing: Pipeline,
+    /// The RGB recipe the index was built with; see each card's notes for the choice. SatCLIP's
+    /// band stacks have a fixed recipe (reflectance = DN / 10⁴, zero B10, bicubic resize) and
+    /// no entry here.
+    #[serde(default)]
+    pub preprocessing: Option<Pipeline>,
 }
 
 /// Location of a tower's tensors: a safetensors file (the original checkpoint or the
@@ -136,10 +144,10 @@ mod tests {
     }
 
     #[test]
-    fn satclip_card_gets_its_own_message() {
-        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/models/satclip-vit16-l40.json")).unwrap();
-        let error = ModelCard::from_json(&bytes).unwrap_err();
-        assert_eq!(error, CardError::LocationOnly { model: "satclip-vit16-l40".to_string() });
+    fn location_only_card_gets_its_own_message() {
+        let card = br#"{"id": "satclip-location", "name": "X", "embedding_dim": 256, "towers": {"location": {"input": "latitude and longitude"}}}"#;
+        let error = ModelCard::from_json(card).unwrap_err();
+        assert_eq!(error, CardError::LocationOnly { model: "satclip-location".to_string() });
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Query encoders implemented with burn, and the loading of their weights.
 
+pub mod bands;
 pub mod card;
 pub mod clean;
 #[cfg(not(target_arch = "wasm32"))]

@@ -3,11 +3,12 @@
 
 use burn::prelude::*;
 
+use super::bands::{BandStack, decode_sentinel2_tiff};
 use super::card::{Architecture, CardError, ModelCard, TokenizerCard, WeightsCard};
-use super::preprocess::{ImageError, Rgb8};
+use super::preprocess::{ImageError, Pipeline, Rgb8, decode_image, satclip_bands};
 use super::tokenize::{Cleaning, FixedLengthTokenizer, TokenizerError};
 use super::weights::{TensorFile, WeightsError};
-use super::{dinov2, farslip, siglip};
+use super::{dinov2, farslip, satclip_vit, siglip};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum QueryError {
@@ -25,6 +26,8 @@ pub enum QueryError {
     TokenOutOfRange { model: String, id: i64, vocab_size: usize },
     #[error("image preprocessing gives {found} px, but model {model} takes {expected} px: fix the card's preprocessing size")]
     ImageSize { model: String, expected: usize, found: usize },
+    #[error("model {model} takes {expected}")]
+    WrongImageKind { model: String, expected: &'static str },
     #[error("reading the embedding back from the compute device failed: {0}")]
     Backend(String),
 }
@@ -34,15 +37,16 @@ fn architecture_name(architecture: &Architecture) -> &'static str {
         Architecture::Farslip(_) => "FarSLIP",
         Architecture::Siglip(_) => "SigLIP",
         Architecture::Dinov2(_) => "DINOv2",
+        Architecture::SatclipVit(_) => "SatCLIP",
     }
 }
 
 /// Opens `weights` restricted to the tower's key prefixes, runs `load`, and checks that every
-/// tower tensor was used.
-fn load_tower<T>(card: &ModelCard, tower: &WeightsCard, weights: &[u8], load: impl FnOnce(&mut TensorFile<'_>) -> Result<T, WeightsError>) -> Result<T, QueryError> {
+/// tower tensor was used. `file_prefix` goes before every name the tower loader asks for.
+fn load_tower<T>(card: &ModelCard, tower: &WeightsCard, weights: &[u8], file_prefix: &str, load: impl FnOnce(&mut TensorFile<'_>) -> Result<T, WeightsError>) -> Result<T, QueryError> {
     let with_model = |source| QueryError::Weights { model: card.id.clone(), source };
-    let prefixes: Vec<&str> = tower.prefixes.iter().map(String::as_str).collect();
-    let mut file = TensorFile::parse(weights, "").map_err(with_model)?.restrict(&prefixes);
+    let prefixes: Vec<&str> = tower.prefixes.iter().map(|p| p.strip_prefix(file_prefix).unwrap_or(p)).collect();
+    let mut file = TensorFile::parse(weights, file_prefix).map_err(with_model)?.restrict(&prefixes);
     let loaded = load(&mut file).map_err(with_model)?;
     file.finish().map_err(with_model)?;
     Ok(loaded)
@@ -62,9 +66,9 @@ enum TextTower {
 fn load_text_tower(card: &ModelCard, weights: &[u8], device: &Device) -> Result<(TextTower, usize), QueryError> {
     let tower_card = card.text()?;
     match &card.architecture {
-        Architecture::Farslip(config) => Ok((TextTower::Farslip(load_tower(card, &tower_card.weights, weights, |file| farslip::TextTower::load(file, config, device))?), config.vocab_size)),
-        Architecture::Siglip(config) => Ok((TextTower::Siglip(load_tower(card, &tower_card.weights, weights, |file| siglip::TextTower::load(file, config, device))?), config.vocab_size)),
-        Architecture::Dinov2(_) => Err(QueryError::Unsupported { model: card.id.clone(), architecture: architecture_name(&card.architecture), tower: "text" }),
+        Architecture::Farslip(config) => Ok((TextTower::Farslip(load_tower(card, &tower_card.weights, weights, "", |file| farslip::TextTower::load(file, config, device))?), config.vocab_size)),
+        Architecture::Siglip(config) => Ok((TextTower::Siglip(load_tower(card, &tower_card.weights, weights, "", |file| siglip::TextTower::load(file, config, device))?), config.vocab_size)),
+        Architecture::Dinov2(_) | Architecture::SatclipVit(_) => Err(QueryError::Unsupported { model: card.id.clone(), architecture: architecture_name(&card.architecture), tower: "text" }),
     }
 }
 
@@ -129,15 +133,36 @@ enum ImageTower {
     Farslip(Box<farslip::VisionTower>),
     Siglip(Box<siglip::VisionTower>),
     Dinov2(Box<dinov2::Dinov2>),
+    SatclipVit(Box<satclip_vit::SatclipVit>),
+}
+
+/// A decoded query image: RGB for FarSLIP, SigLIP and DINOv2, Sentinel-2 bands for SatCLIP.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryImage {
+    Rgb(Rgb8),
+    Bands(BandStack),
+}
+
+/// Decodes an image file as the card's image tower takes it: a 12- or 13-band GeoTIFF for
+/// SatCLIP, a PNG or JPEG for the others.
+pub fn decode_query_image(card: &ModelCard, bytes: &[u8]) -> Result<QueryImage, ImageError> {
+    match card.architecture {
+        Architecture::SatclipVit(_) => decode_sentinel2_tiff(bytes).map(QueryImage::Bands),
+        _ => decode_image(bytes).map(QueryImage::Rgb),
+    }
 }
 
 /// Loads the card's image tower; returns it with its input size in pixels.
 fn load_image_tower(card: &ModelCard, weights: &[u8], device: &Device) -> Result<(ImageTower, usize), QueryError> {
     let tower_card = card.image()?;
     Ok(match &card.architecture {
-        Architecture::Farslip(config) => (ImageTower::Farslip(Box::new(load_tower(card, &tower_card.weights, weights, |file| farslip::VisionTower::load(file, config, device))?)), config.image_size),
-        Architecture::Siglip(config) => (ImageTower::Siglip(Box::new(load_tower(card, &tower_card.weights, weights, |file| siglip::VisionTower::load(file, config, device))?)), config.image_size),
-        Architecture::Dinov2(config) => (ImageTower::Dinov2(Box::new(load_tower(card, &tower_card.weights, weights, |file| dinov2::Dinov2::load(file, config, device))?)), config.image_size),
+        Architecture::Farslip(config) => (ImageTower::Farslip(Box::new(load_tower(card, &tower_card.weights, weights, "", |file| farslip::VisionTower::load(file, config, device))?)), config.image_size),
+        Architecture::Siglip(config) => (ImageTower::Siglip(Box::new(load_tower(card, &tower_card.weights, weights, "", |file| siglip::VisionTower::load(file, config, device))?)), config.image_size),
+        Architecture::Dinov2(config) => (ImageTower::Dinov2(Box::new(load_tower(card, &tower_card.weights, weights, "", |file| dinov2::Dinov2::load(file, config, device))?)), config.image_size),
+        Architecture::SatclipVit(config) => (
+            ImageTower::SatclipVit(Box::new(load_tower(card, &tower_card.weights, weights, satclip_vit::PREFIX, |file| satclip_vit::SatclipVit::load(file, config, device))?)),
+            config.image_size,
+        ),
     })
 }
 
@@ -146,7 +171,8 @@ fn load_image_tower(card: &ModelCard, weights: &[u8], device: &Device) -> Result
 pub struct ImageQueryEncoder {
     model: String,
     tower: ImageTower,
-    pipeline: super::preprocess::Pipeline,
+    /// The RGB recipe; `None` for SatCLIP's band stacks.
+    pipeline: Option<Pipeline>,
     image_size: usize,
     device: Device,
 }
@@ -155,19 +181,36 @@ impl ImageQueryEncoder {
     pub fn load(card: &ModelCard, weights: &[u8], device: &Device) -> Result<Self, QueryError> {
         let tower_card = card.image()?;
         let (tower, image_size) = load_image_tower(card, weights, device)?;
-        Ok(ImageQueryEncoder { model: card.id.clone(), tower, pipeline: tower_card.preprocessing.clone(), image_size, device: device.clone() })
+        let pipeline = match (&tower, &tower_card.preprocessing) {
+            (ImageTower::SatclipVit(_), _) => None,
+            (_, Some(pipeline)) => Some(pipeline.clone()),
+            (_, None) => return Err(CardError::NoPreprocessing { model: card.id.clone() }.into()),
+        };
+        Ok(ImageQueryEncoder { model: card.id.clone(), tower, pipeline, image_size, device: device.clone() })
     }
 
-    pub async fn embed(&self, image: &Rgb8) -> Result<Vec<f32>, QueryError> {
-        let (values, side) = self.pipeline.run(image);
-        if side != self.image_size || values.len() != 3 * side * side {
-            return Err(QueryError::ImageSize { model: self.model.clone(), expected: self.image_size, found: side });
-        }
-        let input = Tensor::<4>::from_data(TensorData::new(values, [1, 3, side, side]), &self.device);
+    pub async fn embed(&self, image: &QueryImage) -> Result<Vec<f32>, QueryError> {
+        let input = match (image, &self.pipeline) {
+            (QueryImage::Rgb(rgb), Some(pipeline)) => {
+                let (values, side) = pipeline.run(rgb);
+                if side != self.image_size || values.len() != 3 * side * side {
+                    return Err(QueryError::ImageSize { model: self.model.clone(), expected: self.image_size, found: side });
+                }
+                Tensor::<4>::from_data(TensorData::new(values, [1, 3, side, side]), &self.device)
+            }
+            (QueryImage::Bands(stack), None) => {
+                let size = self.image_size;
+                let values = satclip_bands(&stack.digital_numbers, (stack.height, stack.width), size);
+                Tensor::<4>::from_data(TensorData::new(values, [1, stack.digital_numbers.len() / (stack.height * stack.width), size, size]), &self.device)
+            }
+            (QueryImage::Rgb(_), None) => return Err(QueryError::WrongImageKind { model: self.model.clone(), expected: "a 12- or 13-band Sentinel-2 GeoTIFF" }),
+            (QueryImage::Bands(_), Some(_)) => return Err(QueryError::WrongImageKind { model: self.model.clone(), expected: "a PNG or JPEG image" }),
+        };
         let output = match &self.tower {
             ImageTower::Farslip(tower) => tower.forward(input),
             ImageTower::Siglip(tower) => tower.forward(input),
             ImageTower::Dinov2(tower) => tower.forward(input),
+            ImageTower::SatclipVit(tower) => tower.forward(input),
         };
         read_row(output).await
     }

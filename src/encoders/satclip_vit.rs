@@ -15,7 +15,7 @@ use super::weights::{TensorFile, WeightsError};
 const LAYER_NORM_EPSILON: f64 = 1e-6;
 pub const PREFIX: &str = "model.visual.";
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 pub struct VitConfig {
     pub width: usize,
     pub layers: usize,

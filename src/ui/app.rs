@@ -14,8 +14,7 @@ use crate::data::catalog::{Catalog, Dataset};
 use crate::data::geoparquet::EmbeddingTable;
 use crate::data::topo::Ring;
 use crate::encoders::satclip::LocationEncoder;
-use crate::encoders::preprocess::Rgb8;
-use crate::encoders::query::{ImageQueryEncoder, TextQueryEncoder};
+use crate::encoders::query::{ImageQueryEncoder, QueryImage, TextQueryEncoder};
 use crate::search::{self, Hit, MAX_TOP_K, PERMILLE_RANGE, Threshold};
 
 mod queries;
@@ -71,7 +70,7 @@ struct State {
     lon_text: RwSignal<String>,
     text_text: RwSignal<String>,
     /// The image of the last image query.
-    image: StoredValue<Option<Rc<Rgb8>>, LocalStorage>,
+    image: StoredValue<Option<Rc<QueryImage>>, LocalStorage>,
     card: StoredValue<Option<LoadedCard>, LocalStorage>,
     card_summary: RwSignal<Option<String>>,
     text_encoder: StoredValue<Option<(String, Rc<TextQueryEncoder>)>, LocalStorage>,

@@ -344,6 +344,8 @@ async function waitForDatasetLoaded(page) {
 const REPOSITORY = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ENCODER_FIXTURES = join(REPOSITORY, 'tests/fixtures/encoders');
 const EXAMPLES = resolve(REPOSITORY, '../shared/examples');
+/** The real 13-band Sentinel-2 chip of the preprocessing fixtures. */
+const S2_CHIP = join(REPOSITORY, 'tests/fixtures/preprocess/s2_chip.tif');
 /** Example image → the cell it is indexed under. */
 const INDEXED_EXAMPLES = { example1: '337U_1155R', example2: '418U_669L', example3: '45D_699L' };
 const TEXT_PROMPT = 'Terraced rice fields &amp; a river';
@@ -352,7 +354,7 @@ const TEXT_PROMPT = 'Terraced rice fields &amp; a river';
  * Copies the tiny `model`'s card and weights into `dir/model/` and indexes the example images
  * with them (`eee index`). Returns the card, the catalog entry and the CLI model arguments.
  */
-async function prepareTinyModel(eee, dir, model, queries) {
+async function prepareTinyModel(eee, dir, model, queries, sources = INDEXED_EXAMPLES, extension = 'png') {
   const run = promisify(execFile);
   const card = JSON.parse(await readFile(join(ENCODER_FIXTURES, model, 'card.json'), 'utf8'));
   await mkdir(join(dir, model), { recursive: true });
@@ -364,9 +366,9 @@ async function prepareTinyModel(eee, dir, model, queries) {
   await writeFile(join(dir, model, 'card.json'), JSON.stringify(card, null, 2));
   await copyFile(join(ENCODER_FIXTURES, model, 'tiny.safetensors'), join(dir, model, 'tiny.safetensors'));
   const images = [];
-  for (const [example, cell] of Object.entries(INDEXED_EXAMPLES)) {
-    const path = join(dir, `${cell}.png`);
-    await copyFile(join(EXAMPLES, `${example}.png`), path);
+  for (const [source, cell] of Object.entries(sources)) {
+    const path = join(dir, model, `${cell}.${extension}`);
+    await copyFile(extension === 'png' ? join(EXAMPLES, `${source}.png`) : source, path);
     images.push(path);
   }
   const modelArgs = ['--model', join(dir, model, 'card.json'), '--weights', join(dir, model, 'tiny.safetensors')];
@@ -401,10 +403,12 @@ async function testTextAndImageQueries({ browser, server, options }) {
     const siglip = await prepareTinyModel(options.eee, dir, 'siglip', ['tile', 'text', 'image']);
     const farslip = await prepareTinyModel(options.eee, dir, 'farslip', ['tile', 'image']);
     const dinov2 = await prepareTinyModel(options.eee, dir, 'dinov2', ['tile', 'image']);
+    // SatCLIP takes Sentinel-2 band stacks: the 13-band chip near cell 418U_669L.
+    const satclip = await prepareTinyModel(options.eee, dir, 'satclip', ['tile', 'image'], { [S2_CHIP]: '418U_669L' }, 'tif');
     const modelArgs = siglip.modelArgs;
     const catalog = {
-      datasets: [siglip.entry, farslip.entry, dinov2.entry],
-      examples: [{ title: 'Example 3', url: `${INDEXED_EXAMPLES.example3}.png` }],
+      datasets: [siglip.entry, farslip.entry, dinov2.entry, satclip.entry],
+      examples: [{ title: 'Example 3', url: `siglip/${INDEXED_EXAMPLES.example3}.png` }],
     };
     await writeFile(join(dir, 'catalog.json'), JSON.stringify(catalog, null, 2));
     modelServer = await startServer(options.eee, dir);
@@ -473,6 +477,19 @@ async function testTextAndImageQueries({ browser, server, options }) {
       assert.equal(rows[0].cellId, INDEXED_EXAMPLES.example1, `${card.name}: example1.png should rank its own tile first: ${formatRows(rows)}`);
       assert.ok(rows[0].score > 0.999, `${card.name}: the image's own tile should score about 1 (f16 storage), got ${rows[0].score}`);
     }
+
+    // SatCLIP in the browser: the GeoTIFF finds its own tile, and a PNG gets a message.
+    await page.selectOption('#dataset', satclip.entry.id);
+    await page.waitForFunction((name) => (document.querySelector('#model-summary')?.textContent ?? '').includes(name), satclip.card.name, { timeout: LOAD_TIMEOUT_MS });
+    await page.setInputFiles('#image-input', S2_CHIP);
+    await waitForHeading(page, 's2_chip.tif');
+    rows = await readResultRows(page);
+    assert.equal(rows[0].cellId, '418U_669L', `the GeoTIFF should rank its own tile first: ${formatRows(rows)}`);
+    assert.ok(rows[0].score > 0.999, `the GeoTIFF's own tile should score about 1 (f16 storage), got ${rows[0].score}`);
+    await page.setInputFiles('#image-input', join(EXAMPLES, 'example1.png'));
+    const bandsError = await waitForErrorText(page, (text) => text.includes('example1.png'), UI_TIMEOUT_MS, 'an error naming example1.png');
+    assert.ok(bandsError.includes('13-band'), `a PNG on SatCLIP should ask for a band GeoTIFF: ${bandsError}`);
+    await page.click('#error button');
 
     // Back on the first dataset, whose card is already loaded, the model summary shows again.
     await page.selectOption('#dataset', siglip.entry.id);

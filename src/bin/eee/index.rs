@@ -12,8 +12,8 @@ use parquet::file::properties::WriterProperties;
 
 use crate::demo::{Tile, batch, schema};
 
-/// Embeds every image (PNG or JPEG named `<cell id>.<extension>`, such as `337U_1155R.png`)
-/// with the card's image tower and writes one row per image to `out`.
+/// Embeds every image named `<cell id>.<extension>`, such as `337U_1155R.png` (PNG or JPEG, or a
+/// Sentinel-2 GeoTIFF for SatCLIP), with the card's image tower. Writes one row per image to `out`.
 pub fn build(card: &ModelCard, weights: &[u8], images: &[PathBuf], out: &Path) -> Result<(), String> {
     if images.is_empty() {
         return Err("give at least one image file".to_string());
@@ -33,7 +33,7 @@ pub fn build(card: &ModelCard, weights: &[u8], images: &[PathBuf], out: &Path) -
             return Err(format!("{} and {} are both cell {cell}: give one image per cell", first.display(), path.display()));
         }
         let bytes = std::fs::read(path).map_err(|e| format!("reading {} failed: {e}", path.display()))?;
-        let image = eee::encoders::preprocess::decode_image(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        let image = eee::encoders::query::decode_query_image(card, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         let embedding = futures::executor::block_on(encoder.embed(&image)).map_err(|e| format!("{}: {e}", path.display()))?;
         tiles.push(Tile { cell, south: bounds.south, north: bounds.north, west: bounds.west, east: bounds.east });
         embeddings.push(embedding);

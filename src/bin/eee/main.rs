@@ -77,7 +77,8 @@ enum Command {
         /// Query by a text prompt (needs --model, --weights and --tokenizer).
         #[arg(long, conflicts_with_all = ["lat", "lon", "image"], requires_all = ["model", "weights", "tokenizer"])]
         text: Option<String>,
-        /// Query by a PNG or JPEG image (needs --model and --weights).
+        /// Query by an image (needs --model and --weights): PNG or JPEG, or a Sentinel-2 GeoTIFF
+        /// for SatCLIP.
         #[arg(long, conflicts_with_all = ["lat", "lon"], requires_all = ["model", "weights"])]
         image: Option<PathBuf>,
         /// Model card (models/*.json) for --text and --image.
@@ -134,7 +135,8 @@ enum EncodeCommand {
         #[arg(long)]
         tokenizer: PathBuf,
     },
-    /// Embed a PNG or JPEG image with a model's image tower.
+    /// Embed an image with a model's image tower: PNG or JPEG, or a 12- or 13-band Sentinel-2
+    /// GeoTIFF for SatCLIP.
     Image {
         image: PathBuf,
         /// Model card (models/*.json).
@@ -203,7 +205,7 @@ fn run(command: Command) -> Result<(), String> {
         }
         Command::Encode(EncodeCommand::Image { image, model, weights }) => {
             let card = read_card(&model)?;
-            let pixels = eee::encoders::preprocess::decode_image(&read_file(&image, "image")?).map_err(|e| format!("{}: {e}", image.display()))?;
+            let pixels = eee::encoders::query::decode_query_image(&card, &read_file(&image, "image")?).map_err(|e| format!("{}: {e}", image.display()))?;
             let encoder = eee::encoders::query::ImageQueryEncoder::load(&card, &read_file(&weights, "weights")?, &Default::default()).map_err(|e| e.to_string())?;
             print_embedding(futures::executor::block_on(encoder.embed(&pixels)).map_err(|e| e.to_string())?)
         }
@@ -346,7 +348,7 @@ fn search(files: &[String], query: SearchQuery, weights: Option<PathBuf>, k: usi
         }
         SearchQuery::Image { image, model } => {
             let card = read_card(&model)?;
-            let pixels = eee::encoders::preprocess::decode_image(&read_file(&image, "image")?).map_err(|e| format!("{}: {e}", image.display()))?;
+            let pixels = eee::encoders::query::decode_query_image(&card, &read_file(&image, "image")?).map_err(|e| format!("{}: {e}", image.display()))?;
             let encoder = eee::encoders::query::ImageQueryEncoder::load(&card, &read_file(&weights()?, "weights")?, &Default::default()).map_err(|e| e.to_string())?;
             futures::executor::block_on(encoder.embed(&pixels)).map_err(|e| e.to_string())?
         }

@@ -64,7 +64,22 @@ fn siglip_card_towers_partition_checkpoint() {
     assert_eq!(image.weights.download_bytes, bytes_of(&split["image"], 4));
     let Architecture::Siglip(config) = &card.architecture else { panic!("architecture {:?}", card.architecture) };
     assert_eq!(config, &crate::encoders::siglip::SiglipConfig::so400m_patch14_384());
-    assert_eq!(image.preprocessing, crate::encoders::preprocess::Pipeline::open_clip_384());
+    assert_eq!(image.preprocessing, Some(crate::encoders::preprocess::Pipeline::open_clip_384()));
+}
+
+#[test]
+fn satclip_card_covers_image_encoder() {
+    let card = card("satclip-vit16-l40");
+    let image = card.image().unwrap();
+    let split = keys_by_tower("satclip/full_keys.json", &[("image", &image.weights)]);
+    assert!(!split.contains_key("none"));
+    // The image tower comes from the Lightning checkpoint through eee convert, so f16.
+    assert_eq!(image.weights.download_bytes, bytes_of(&split["image"], 2));
+    let Architecture::SatclipVit(config) = &card.architecture else { panic!("architecture {:?}", card.architecture) };
+    assert_eq!(config, &crate::encoders::satclip_vit::VitConfig::satclip_vit16());
+    assert_eq!(image.preprocessing, None);
+    let weights = Fixture::zero_weights(&Fixture::full_keys("satclip/full_keys.json"));
+    ImageQueryEncoder::load(&card, &weights, &Device::default()).unwrap();
 }
 
 #[test]
@@ -76,7 +91,7 @@ fn dinov2_card_covers_checkpoint() {
     assert_eq!(image.weights.download_bytes, bytes_of(&split["image"], 4));
     let Architecture::Dinov2(config) = &card.architecture else { panic!("architecture {:?}", card.architecture) };
     assert_eq!(config, &crate::encoders::dinov2::Dinov2Config::large_224());
-    assert_eq!(image.preprocessing, crate::encoders::preprocess::Pipeline::dinov2_224());
+    assert_eq!(image.preprocessing, Some(crate::encoders::preprocess::Pipeline::dinov2_224()));
     assert!(card.text().is_err());
 }
 
@@ -154,7 +169,7 @@ fn image_query_runs_card_preprocessing() {
     // The tiny FarSLIP takes 32 px; the card's recipe (shorter side 224, crop 224) does not fit it.
     let card = tiny_farslip_card();
     let encoder = ImageQueryEncoder::load(&card, &Fixture::read("farslip/tiny.safetensors"), &Device::default()).unwrap();
-    let image = Rgb8 { width: 40, height: 30, data: vec![128; 40 * 30 * 3] };
+    let image = QueryImage::Rgb(Rgb8 { width: 40, height: 30, data: vec![128; 40 * 30 * 3] });
     let error = futures::executor::block_on(encoder.embed(&image)).unwrap_err();
     assert_eq!(error, QueryError::ImageSize { model: card.id.clone(), expected: 32, found: 224 });
 }
@@ -218,7 +233,7 @@ fn check_image_queries(model: &str) {
     for (name, expected) in references {
         let file = format!("{EXAMPLES}/{}.png", name.trim_start_matches("image_"));
         let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("reading the example image {file}: {e}"));
-        let image = crate::encoders::preprocess::decode_image(&bytes).unwrap();
+        let image = decode_query_image(&card, &bytes).unwrap();
         let ours = futures::executor::block_on(encoder.embed(&image)).unwrap();
         assert_row_close(ours, &expected, 1e-4);
     }
@@ -237,6 +252,28 @@ fn siglip_image_queries_match_transformers() {
 #[test]
 fn dinov2_image_queries_match_transformers() {
     check_image_queries("dinov2");
+}
+
+#[test]
+fn satclip_geotiff_query_matches_timm() {
+    let card = fixture_card("satclip");
+    let encoder = ImageQueryEncoder::load(&card, &Fixture::read("satclip/tiny.safetensors"), &Device::default()).unwrap();
+    let chip = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/preprocess/s2_chip.tif")).unwrap();
+    let image = decode_query_image(&card, &chip).unwrap();
+    let ours = futures::executor::block_on(encoder.embed(&image)).unwrap();
+    let (_, expected) = query_references("satclip", "image_").remove(0);
+    assert_row_close(ours, &expected, 1e-4);
+
+    // An RGB picture is not a band stack, and a band stack is not an RGB picture.
+    let png = std::fs::read(format!("{EXAMPLES}/example1.png")).unwrap();
+    let error = decode_query_image(&card, &png).unwrap_err();
+    assert!(error.to_string().contains("13-band"), "{error}");
+    let rgb = QueryImage::Rgb(crate::encoders::preprocess::decode_image(&png).unwrap());
+    let error = futures::executor::block_on(encoder.embed(&rgb)).unwrap_err();
+    assert!(matches!(error, QueryError::WrongImageKind { .. }), "{error}");
+    let dinov2 = fixture_card("dinov2");
+    let error = decode_query_image(&dinov2, &chip).unwrap_err();
+    assert!(error.to_string().contains("PNG or JPEG"), "{error}");
 }
 
 #[test]

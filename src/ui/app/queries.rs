@@ -11,7 +11,7 @@ use wasm_bindgen_futures::JsFuture;
 use super::{State, run_query};
 use crate::data::catalog::resolve_url;
 use crate::encoders::card::ModelCard;
-use crate::encoders::preprocess::{Rgb8, decode_image};
+use crate::encoders::query::{QueryImage, decode_query_image};
 use crate::encoders::query::{ImageQueryEncoder, TextQueryEncoder};
 use crate::ui::loader::{self, Origin};
 use crate::ui::params::Query;
@@ -138,7 +138,15 @@ async fn submit_file(state: State, file: web_sys::File) {
 }
 
 pub(super) async fn submit_image_bytes(state: State, name: String, bytes: &[u8]) {
-    match decode_image(bytes) {
+    // The card decides how to read the file: SatCLIP takes Sentinel-2 band stacks.
+    let loaded = match card(state).await {
+        Ok(loaded) => loaded,
+        Err(message) => {
+            state.fail(message);
+            return;
+        }
+    };
+    match decode_query_image(&loaded.card, bytes) {
         Ok(image) => {
             state.image.set_value(Some(Rc::new(image)));
             run_query(state, Query::Image(name)).await;
@@ -160,7 +168,7 @@ async fn submit_example(state: State, title: String, url: String) {
 }
 
 /// Returns the image of the last image query.
-pub(super) fn current_image(state: State) -> Option<Rc<Rgb8>> {
+pub(super) fn current_image(state: State) -> Option<Rc<QueryImage>> {
     state.image.get_value()
 }
 
@@ -220,8 +228,8 @@ pub(super) fn TextImagePanel() -> impl IntoView {
                         None => state.fail("the dropped item is not a file: drop a PNG or JPEG image"),
                     }
                 }>
-                <label>"Image query: drop, paste or choose a PNG or JPEG "
-                    <input id="image-input" type="file" accept="image/png,image/jpeg"
+                <label>"Image query: drop, paste or choose a PNG or JPEG (SatCLIP: a 12- or 13-band GeoTIFF) "
+                    <input id="image-input" type="file" accept="image/png,image/jpeg,image/tiff,.tif,.tiff"
                         on:change=move |ev| {
                             let input: web_sys::HtmlInputElement = event_target(&ev);
                             if let Some(file) = first_file(input.files()) {

@@ -349,6 +349,53 @@ const S2_CHIP = join(REPOSITORY, 'tests/fixtures/preprocess/s2_chip.tif');
 /** Example image → the cell it is indexed under. */
 const INDEXED_EXAMPLES = { example1: '337U_1155R', example2: '418U_669L', example3: '45D_699L' };
 const TEXT_PROMPT = 'Terraced rice fields &amp; a river';
+/** A prompt that ftfy and html.unescape change before CLIP's BPE sees it. */
+const CLIP_PROMPT = 'donâ€™t miss the “curly” quotes &amp; ＦＵＬＬＷＩＤＴＨ sea ice';
+
+const CLIP_VOCABULARY_SIZE = 49408;
+
+/**
+ * Returns the tiny FarSLIP safetensors file with its 1000-row token table spread over the real
+ * CLIP ids, as dev/make_encoder_fixtures.py maps them: pad 0 stays 0, start of text 49406 → 998,
+ * end of text 49407 → 999, any other id → 1 + id % 997. Real tokenizer output then gives the
+ * tiny model's outputs.
+ */
+async function spreadTinyVocabulary(path) {
+  const bytes = await readFile(path);
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
+  const data = bytes.subarray(8 + headerLength);
+  const spread = {};
+  const chunks = [];
+  let offset = 0;
+  for (const [name, info] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      continue;
+    }
+    let chunk = data.subarray(info.data_offsets[0], info.data_offsets[1]);
+    let shape = info.shape;
+    if (name === 'token_embedding.weight') {
+      assert.equal(info.dtype, 'F32', `the tiny token table should be F32, not ${info.dtype}`);
+      const rowBytes = shape[1] * 4;
+      const table = Buffer.alloc(CLIP_VOCABULARY_SIZE * rowBytes);
+      for (let id = 0; id < CLIP_VOCABULARY_SIZE; id++) {
+        const row = id === 0 ? 0 : id === 49406 ? 998 : id === 49407 ? 999 : 1 + (id % 997);
+        chunk.copy(table, id * rowBytes, row * rowBytes, (row + 1) * rowBytes);
+      }
+      chunk = table;
+      shape = [CLIP_VOCABULARY_SIZE, shape[1]];
+    }
+    spread[name] = { dtype: info.dtype, shape, data_offsets: [offset, offset + chunk.length] };
+    chunks.push(chunk);
+    offset += chunk.length;
+  }
+  // safetensors pads the JSON header with spaces to a multiple of 8 bytes.
+  let headerText = JSON.stringify(spread);
+  headerText += ' '.repeat((8 - (headerText.length % 8)) % 8);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(Buffer.byteLength(headerText)));
+  return Buffer.concat([length, Buffer.from(headerText, 'utf8'), ...chunks]);
+}
 
 /**
  * Copies the tiny `model`'s card and weights into `dir/model/` and indexes the example images
@@ -358,13 +405,21 @@ async function prepareTinyModel(eee, dir, model, queries, sources = INDEXED_EXAM
   const run = promisify(execFile);
   const card = JSON.parse(await readFile(join(ENCODER_FIXTURES, model, 'card.json'), 'utf8'));
   await mkdir(join(dir, model), { recursive: true });
-  if (queries.includes('text')) {
-    // The SigLIP fixture's tokenizer: a small SentencePiece model trained for the tests.
-    card.towers.text.tokenizer.url = 'tokenizer.json';
-    await copyFile(join(REPOSITORY, 'tests/fixtures/tokenizers/t5like_unigram.tokenizer.json'), join(dir, model, 'tokenizer.json'));
+  if (queries.includes('text') && model === 'farslip') {
+    // The real CLIP tokenizer, with the tiny token table spread over its 49,408 ids.
+    card.architecture.vocab_size = CLIP_VOCABULARY_SIZE;
+    card.towers.text.tokenizer.url = 'bpe_simple_vocab_16e6.txt.gz';
+    await copyFile(join(REPOSITORY, 'public/vocab/bpe_simple_vocab_16e6.txt.gz'), join(dir, model, 'bpe_simple_vocab_16e6.txt.gz'));
+    await writeFile(join(dir, model, 'tiny.safetensors'), await spreadTinyVocabulary(join(ENCODER_FIXTURES, model, 'tiny.safetensors')));
+  } else {
+    if (queries.includes('text')) {
+      // The SigLIP fixture's tokenizer: a small SentencePiece model trained for the tests.
+      card.towers.text.tokenizer.url = 'tokenizer.json';
+      await copyFile(join(REPOSITORY, 'tests/fixtures/tokenizers/t5like_unigram.tokenizer.json'), join(dir, model, 'tokenizer.json'));
+    }
+    await copyFile(join(ENCODER_FIXTURES, model, 'tiny.safetensors'), join(dir, model, 'tiny.safetensors'));
   }
   await writeFile(join(dir, model, 'card.json'), JSON.stringify(card, null, 2));
-  await copyFile(join(ENCODER_FIXTURES, model, 'tiny.safetensors'), join(dir, model, 'tiny.safetensors'));
   const images = [];
   for (const [source, cell] of Object.entries(sources)) {
     const path = join(dir, model, `${cell}.${extension}`);
@@ -401,7 +456,7 @@ async function testTextAndImageQueries({ browser, server, options }) {
   try {
     const run = promisify(execFile);
     const siglip = await prepareTinyModel(options.eee, dir, 'siglip', ['tile', 'text', 'image']);
-    const farslip = await prepareTinyModel(options.eee, dir, 'farslip', ['tile', 'image']);
+    const farslip = await prepareTinyModel(options.eee, dir, 'farslip', ['tile', 'text', 'image']);
     const dinov2 = await prepareTinyModel(options.eee, dir, 'dinov2', ['tile', 'image']);
     // SatCLIP takes Sentinel-2 band stacks: the 13-band chip near cell 418U_669L.
     const satclip = await prepareTinyModel(options.eee, dir, 'satclip', ['tile', 'image'], { [S2_CHIP]: '418U_669L' }, 'tif');
@@ -476,6 +531,21 @@ async function testTextAndImageQueries({ browser, server, options }) {
       rows = await readResultRows(page);
       assert.equal(rows[0].cellId, INDEXED_EXAMPLES.example1, `${card.name}: example1.png should rank its own tile first: ${formatRows(rows)}`);
       assert.ok(rows[0].score > 0.999, `${card.name}: the image's own tile should score about 1 (f16 storage), got ${rows[0].score}`);
+    }
+
+    // FarSLIP's text tower with the real CLIP tokenizer (ftfy, HTML unescaping, BPE) in wasm.
+    await page.selectOption('#dataset', farslip.entry.id);
+    await page.waitForFunction((name) => (document.querySelector('#model-summary')?.textContent ?? '').includes(name), farslip.card.name, { timeout: LOAD_TIMEOUT_MS });
+    await page.fill('#text-query', CLIP_PROMPT);
+    await page.click('#search-text');
+    await waitForHeading(page, CLIP_PROMPT);
+    rows = await readResultRows(page);
+    const clipNative = JSON.parse((await run(options.eee, [
+      'search', join(dir, 'farslip/index.parquet'), '--text', CLIP_PROMPT, ...farslip.modelArgs, '--tokenizer', join(dir, 'farslip/bpe_simple_vocab_16e6.txt.gz'), '--k', '3',
+    ])).stdout).results;
+    assert.deepEqual(rows.map((row) => row.cellId), clipNative.map((row) => row.grid_cell), `FarSLIP: browser and native rankings differ: ${formatRows(rows)}`);
+    for (let i = 0; i < rows.length; i++) {
+      assert.ok(Math.abs(rows[i].score - clipNative[i].score) < 1e-4, `FarSLIP rank ${i + 1}: browser score ${rows[i].score}, native ${clipNative[i].score}`);
     }
 
     // SatCLIP in the browser: the GeoTIFF finds its own tile, and a PNG gets a message.

@@ -349,22 +349,39 @@ const S2_CHIP = join(REPOSITORY, 'tests/fixtures/preprocess/s2_chip.tif');
 /** Example image → the cell it is indexed under. */
 const INDEXED_EXAMPLES = { example1: '337U_1155R', example2: '418U_669L', example3: '45D_699L' };
 const TEXT_PROMPT = 'Terraced rice fields &amp; a river';
-/** A prompt that ftfy and html.unescape change before CLIP's BPE sees it. */
+/** A prompt that ftfy and html.unescape change before CLIP's BPE tokenises it. */
 const CLIP_PROMPT = 'donâ€™t miss the “curly” quotes &amp; ＦＵＬＬＷＩＤＴＨ sea ice';
 
 const CLIP_VOCABULARY_SIZE = 49408;
 
 /**
+ * Returns the row of the tiny FarSLIP token table that CLIP id `id` maps to, as
+ * dev/make_encoder_fixtures.py maps them. Pad 0 stays 0, start of text 49406 becomes 998, end of
+ * text 49407 becomes 999, and any other id becomes 1 + id % 997.
+ */
+function tinyRow(id) {
+  if (id === 0) {
+    return 0;
+  }
+  if (id === 49406) {
+    return 998;
+  }
+  if (id === 49407) {
+    return 999;
+  }
+  return 1 + (id % 997);
+}
+
+/**
  * Returns the tiny FarSLIP safetensors file with its 1000-row token table spread over the real
- * CLIP ids, as dev/make_encoder_fixtures.py maps them: pad 0 stays 0, start of text 49406 → 998,
- * end of text 49407 → 999, any other id → 1 + id % 997. Real tokenizer output then gives the
- * tiny model's outputs.
+ * CLIP ids by `tinyRow`, so real tokenizer output gives the tiny model's outputs.
  */
 async function spreadTinyVocabulary(path) {
   const bytes = await readFile(path);
   const headerLength = Number(bytes.readBigUInt64LE(0));
   const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
   const data = bytes.subarray(8 + headerLength);
+
   const spread = {};
   const chunks = [];
   let offset = 0;
@@ -379,7 +396,7 @@ async function spreadTinyVocabulary(path) {
       const rowBytes = shape[1] * 4;
       const table = Buffer.alloc(CLIP_VOCABULARY_SIZE * rowBytes);
       for (let id = 0; id < CLIP_VOCABULARY_SIZE; id++) {
-        const row = id === 0 ? 0 : id === 49406 ? 998 : id === 49407 ? 999 : 1 + (id % 997);
+        const row = tinyRow(id);
         chunk.copy(table, id * rowBytes, row * rowBytes, (row + 1) * rowBytes);
       }
       chunk = table;
@@ -389,6 +406,7 @@ async function spreadTinyVocabulary(path) {
     chunks.push(chunk);
     offset += chunk.length;
   }
+
   // safetensors pads the JSON header with spaces to a multiple of 8 bytes.
   let headerText = JSON.stringify(spread);
   headerText += ' '.repeat((8 - (headerText.length % 8)) % 8);

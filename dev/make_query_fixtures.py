@@ -14,8 +14,8 @@ For each tiny model in tests/fixtures/encoders/<model>/ this script writes:
     (shorter side, centre crop, bicubic, OpenAI mean and std). ``text_<i>`` for
     the prompts in the metadata: open_clip's CLIP tokenizer at 248 ids, mapped
     onto the tiny vocabulary as the tower fixtures map them.
-  - siglip: ``image_<name>`` through open_clip's default transform at 28 px
-    (the recipe the SigLIP card selects); ``text_<i>`` from the ids that the
+  - siglip: ``image_<name>`` through open_clip's default transform at 28 px,
+    the recipe the SigLIP card selects. ``text_<i>`` from the ids that the
     tokenizer fixture records for open_clip's HFTokenizer path with the local
     ``t5like_unigram`` SentencePiece model.
   - dinov2: ``image_<name>`` through transformers' BitImageProcessorPil with

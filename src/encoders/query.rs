@@ -42,7 +42,7 @@ fn architecture_name(architecture: &Architecture) -> &'static str {
 }
 
 /// Opens `weights` restricted to the tower's key prefixes, runs `load`, and checks that every
-/// tower tensor was used. `file_prefix` goes before every name the tower loader asks for.
+/// tower tensor was used. `file_prefix` goes before every name the tower loader requests.
 fn load_tower<T>(card: &ModelCard, tower: &WeightsCard, weights: &[u8], file_prefix: &str, load: impl FnOnce(&mut TensorFile<'_>) -> Result<T, WeightsError>) -> Result<T, QueryError> {
     let with_model = |source| QueryError::Weights { model: card.id.clone(), source };
     let prefixes: Vec<&str> = tower.prefixes.iter().map(|p| p.strip_prefix(file_prefix).unwrap_or(p)).collect();

@@ -284,54 +284,14 @@ async fn run_query(state: State, query: Query) {
     let loaded = state.timings.get_untracked();
     let mut timings = Timings { load: loaded.load, requests: loaded.requests, bytes: loaded.bytes, ..Timings::default() };
 
-    let query_started = now_ms();
     let vector = match &query {
-        Query::Text(text) => {
-            let encoder = match queries::text_encoder(state).await {
-                Ok(encoder) => encoder,
-                Err(message) => {
-                    state.fail(format!("{message}{}", kept_results(state)));
-                    return;
-                }
-            };
-            timings.fetch = Some(now_ms() - query_started);
-            let encode_started = now_ms();
-            match encoder.embed(text).await {
-                Ok(vector) => {
-                    timings.encode = Some(now_ms() - encode_started);
-                    vector
-                }
-                Err(error) => {
-                    state.fail(format!("{error}{}", kept_results(state)));
-                    return;
-                }
-            }
-        }
-        Query::Image(name) => {
-            let Some(image) = queries::current_image(state) else {
-                state.fail(format!("the image {name:?} is no longer in memory: choose it again"));
+        Query::Text(_) | Query::Image(_) => match queries::embed_query(state, &query, &mut timings).await {
+            Ok(vector) => vector,
+            Err(message) => {
+                state.fail(format!("{message}{}", kept_results(state)));
                 return;
-            };
-            let encoder = match queries::image_encoder(state).await {
-                Ok(encoder) => encoder,
-                Err(message) => {
-                    state.fail(format!("{message}{}", kept_results(state)));
-                    return;
-                }
-            };
-            timings.fetch = Some(now_ms() - query_started);
-            let encode_started = now_ms();
-            match encoder.embed(&image).await {
-                Ok(vector) => {
-                    timings.encode = Some(now_ms() - encode_started);
-                    vector
-                }
-                Err(error) => {
-                    state.fail(format!("{name}: {error}{}", kept_results(state)));
-                    return;
-                }
             }
-        }
+        },
         Query::Tile(id) => match table.grid_cell.iter().position(|c| c == id) {
             Some(index) => table.embeddings.row(index),
             None => {
@@ -389,7 +349,7 @@ async fn run_query(state: State, query: Query) {
     state.update_url();
 }
 
-/// Returns the end of a query error message, which says whether earlier results stay on screen.
+/// Returns the suffix of a query error message that reports whether earlier results stay on screen.
 fn kept_results(state: State) -> &'static str {
     if state.scores.with_untracked(Option::is_some) { "; the previous results are kept" } else { "" }
 }

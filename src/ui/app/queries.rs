@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen_futures::JsFuture;
 
-use super::{State, run_query};
+use super::{State, Timings, now_ms, run_query};
 use crate::data::catalog::resolve_url;
 use crate::encoders::card::ModelCard;
 use crate::encoders::query::{QueryImage, decode_query_image};
@@ -121,6 +121,32 @@ pub(super) async fn image_encoder(state: State) -> Result<Rc<ImageQueryEncoder>,
     let encoder = Rc::new(ImageQueryEncoder::load(&loaded.card, &weights, &Default::default()).map_err(|e| e.to_string())?);
     state.image_encoder.set_value(Some((loaded.url.clone(), encoder.clone())));
     Ok(encoder)
+}
+
+/// Embeds a text or image query with the dataset's encoder and records the fetch and encode
+/// times. Other queries need no encoder here and return an error.
+pub(super) async fn embed_query(state: State, query: &Query, timings: &mut Timings) -> Result<Vec<f32>, String> {
+    let started = now_ms();
+    match query {
+        Query::Text(text) => {
+            let encoder = text_encoder(state).await?;
+            timings.fetch = Some(now_ms() - started);
+            let encode_started = now_ms();
+            let vector = encoder.embed(text).await.map_err(|e| e.to_string())?;
+            timings.encode = Some(now_ms() - encode_started);
+            Ok(vector)
+        }
+        Query::Image(name) => {
+            let image = current_image(state).ok_or_else(|| format!("the image {name:?} is no longer in memory: choose it again"))?;
+            let encoder = image_encoder(state).await?;
+            timings.fetch = Some(now_ms() - started);
+            let encode_started = now_ms();
+            let vector = encoder.embed(&image).await.map_err(|e| format!("{name}: {e}"))?;
+            timings.encode = Some(now_ms() - encode_started);
+            Ok(vector)
+        }
+        Query::Location { .. } | Query::Tile(_) => Err("this query kind is not embedded by the text and image encoders".to_string()),
+    }
 }
 
 /// Reads a user's file, decodes it and runs an image query; errors name the file.

@@ -7,10 +7,7 @@ use std::io::Cursor;
 use tiff::decoder::{Decoder, DecodingResult};
 use tiff::tags::{PlanarConfiguration, Tag};
 
-use super::preprocess::{ImageError, MAX_SIDE, SENTINEL2_BANDS};
-
-/// Index of B10 in [`SENTINEL2_BANDS`], the band Level-2A products lack.
-const B10_INDEX: usize = 10;
+use super::preprocess::{B10_INDEX, ImageError, MAX_SIDE, SENTINEL2_BANDS};
 
 /// Sentinel-2 digital numbers, band-major `[13, height, width]` in [`SENTINEL2_BANDS`] order.
 #[derive(Debug, Clone, PartialEq)]

@@ -253,7 +253,7 @@ impl Pipeline {
 /// Sentinel-2 bands in the order SatCLIP's image encoder takes them.
 pub const SENTINEL2_BANDS: [&str; 13] = ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12"];
 /// Index of B10 (cirrus), which Level-2A products lack; SatCLIP gets zeros there.
-const B10_INDEX: usize = 10;
+pub const B10_INDEX: usize = 10;
 
 /// SatCLIP's input from Sentinel-2 digital numbers given band-major `[13, height, width]` in
 /// [`SENTINEL2_BANDS`] order: reflectance = DN / 10⁴, B10 set to zero, then each band resized to

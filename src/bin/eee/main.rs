@@ -249,8 +249,8 @@ fn print_bounds(id: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn read_file(path: &PathBuf, what: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("reading {what} {} failed: {e}", path.display()))
+fn read_file(path: &PathBuf, description: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("reading {description} {} failed: {e}", path.display()))
 }
 
 fn read_card(path: &PathBuf) -> Result<eee::encoders::card::ModelCard, String> {

@@ -71,7 +71,7 @@ fn time_runs(runs: usize, mut run: impl FnMut()) -> Vec<f64> {
 fn main() {
     let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(3);
     let image = QueryImage::Rgb(Rgb8 { width: 400, height: 300, data: (0..400 * 300 * 3).map(|i| (i * 37 % 251) as u8).collect() });
-    let device = Default::default();
+    let device = eee::encoders::device::EncoderDevice::cpu();
     let clip_vocab = read("public/vocab/bpe_simple_vocab_16e6.txt.gz");
     let t5_tokenizer = read("tests/fixtures/tokenizers/t5like_unigram.tokenizer.json");
 

@@ -48,7 +48,7 @@ fn text_tower_alone_is_fetched_and_matches_reference() {
     let reference = SafeTensors::deserialize(&reference_bytes).unwrap();
     let ids: Vec<i64> = reference.tensor("token_ids").unwrap().data().chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap())).collect();
     let batch = ids.len() / 64;
-    let ours: Vec<f32> = text.forward(Tensor::<2, Int>::from_data(TensorData::new(ids, [batch, 64]), &device)).into_data().try_to_vec().unwrap();
+    let ours: Vec<f32> = text.forward(&ids, batch).unwrap().into_data().try_to_vec().unwrap();
     let expected = floats(&reference, "text_embeds");
     let worst = ours.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     assert!(worst < 1e-4, "max difference {worst}");

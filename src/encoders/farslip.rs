@@ -10,7 +10,7 @@ use burn::module::Param;
 use burn::nn::LayerNorm;
 use burn::prelude::*;
 
-use super::transformer::{Activation, Block, Mlp, PatchEmbedding, take_layer_norm, take_packed_attention, take_tensor};
+use super::transformer::{Activation, Block, Mlp, PatchEmbedding, take_layer_norm, take_packed_attention, take_tensor, TokenOutOfRange, TokenTable};
 use super::weights::{TensorFile, WeightsError};
 
 /// Positions `0..LONGCLIP_KEEP` use `positional_embedding`, later ones `positional_embedding_res`.
@@ -137,7 +137,8 @@ impl VisionTower {
 /// The text tower with LongCLIP positions, a causal mask and pooling at the end-of-text token.
 #[derive(Module, Debug)]
 pub struct TextTower {
-    pub token_embedding: Param<Tensor<2>>,
+    #[module(skip)]
+    pub token_embedding: TokenTable,
     pub positional_embedding: Param<Tensor<2>>,
     pub positional_embedding_res: Param<Tensor<2>>,
     pub blocks: Vec<Block>,
@@ -149,7 +150,7 @@ impl TextTower {
     pub fn load(file: &mut TensorFile<'_>, config: &ClipConfig, device: &Device) -> Result<Self, WeightsError> {
         let (width, context) = (config.text_width, config.context_length);
         Ok(TextTower {
-            token_embedding: Param::from_tensor(take_tensor(file, "token_embedding.weight", [config.vocab_size, width], device)?),
+            token_embedding: TokenTable::take(file, "token_embedding.weight", config.vocab_size, width)?,
             positional_embedding: Param::from_tensor(take_tensor(file, "positional_embedding", [context, width], device)?),
             positional_embedding_res: Param::from_tensor(take_tensor(file, "positional_embedding_res", [context, width], device)?),
             blocks: take_blocks(file, "transformer.resblocks", config.text_layers, width, config.text_heads, config.activation, device)?,
@@ -162,26 +163,25 @@ impl TextTower {
     /// [`LONGCLIP_KEEP`] positions, `positional_embedding_res` after them.
     ///
     /// # Shapes
-    /// - `ids`: `[batch, context]` → `[batch, context, width]`
-    pub fn embed(&self, ids: Tensor<2, Int>) -> Tensor<3> {
-        let [batch, context] = ids.dims();
-        let [_, width] = self.token_embedding.val().dims();
-        let tokens = self.token_embedding.val().select(0, ids.reshape([batch * context])).reshape([batch, context, width]);
+    /// - `ids`: `[batch, context]` (row-major ids) → `[batch, context, width]`
+    pub fn embed(&self, ids: &[i64], batch: usize) -> Result<Tensor<3>, TokenOutOfRange> {
+        let device = self.positional_embedding.val().device();
+        let tokens = self.token_embedding.lookup(ids, batch, &device)?;
+        let [_, context, _] = tokens.dims();
         let keep = LONGCLIP_KEEP.min(context);
         let positions = Tensor::cat(
             vec![self.positional_embedding.val().slice(0..keep), self.positional_embedding_res.val().slice(keep..context)],
             0,
         );
-        tokens + positions.unsqueeze::<3>()
+        Ok(tokens + positions.unsqueeze::<3>())
     }
 
     /// # Shapes
     /// - `ids`: `[batch, context]` (row-major ids) → `[batch, embed_dim]`
-    pub fn forward(&self, ids: &[i64], batch: usize) -> Tensor<2> {
-        let device = self.token_embedding.val().device();
+    pub fn forward(&self, ids: &[i64], batch: usize) -> Result<Tensor<2>, TokenOutOfRange> {
+        let device = self.positional_embedding.val().device();
         let context = ids.len() / batch.max(1);
-        let id_tensor = Tensor::<2, Int>::from_data(TensorData::new(ids.to_vec(), [batch, context]), &device);
-        let mut x = self.embed(id_tensor);
+        let mut x = self.embed(ids, batch)?;
         let mask = causal_mask(context, &device);
         for block in &self.blocks {
             x = block.forward(x, Some(mask.clone()));
@@ -196,7 +196,7 @@ impl TextTower {
             .collect();
         let [_, _, width] = x.dims();
         let pooled = x.reshape([batch * context, width]).select(0, Tensor::<1, Int>::from_data(TensorData::new(rows, [batch]), &device));
-        pooled.matmul(self.text_projection.val())
+        Ok(pooled.matmul(self.text_projection.val()))
     }
 }
 

@@ -5,6 +5,7 @@ pub mod card;
 pub mod clean;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod convert;
+pub mod device;
 pub mod dinov2;
 pub mod farslip;
 mod html_entities;

@@ -3,6 +3,7 @@
 
 use burn::prelude::*;
 
+use super::device::EncoderDevice;
 use super::bands::{BandStack, decode_sentinel2_tiff};
 use super::card::{Architecture, CardError, ModelCard, TokenizerCard, WeightsCard};
 use super::preprocess::{ImageError, Pipeline, Rgb8, decode_image, satclip_bands};
@@ -43,11 +44,18 @@ fn architecture_name(architecture: &Architecture) -> &'static str {
 
 /// Opens `weights` restricted to the tower's key prefixes, runs `load`, and checks that every
 /// tower tensor was used. `file_prefix` goes before every name the tower loader requests.
-fn load_tower<T>(card: &ModelCard, tower: &WeightsCard, weights: &[u8], file_prefix: &str, load: impl FnOnce(&mut TensorFile<'_>) -> Result<T, WeightsError>) -> Result<T, QueryError> {
+fn load_tower<T>(
+    card: &ModelCard,
+    tower: &WeightsCard,
+    weights: &[u8],
+    file_prefix: &str,
+    target: &EncoderDevice,
+    load: impl FnOnce(&mut TensorFile<'_>, &Device) -> Result<T, WeightsError>,
+) -> Result<T, QueryError> {
     let with_model = |source| QueryError::Weights { model: card.id.clone(), source };
     let prefixes: Vec<&str> = tower.prefixes.iter().map(|p| p.strip_prefix(file_prefix).unwrap_or(p)).collect();
-    let mut file = TensorFile::parse(weights, file_prefix).map_err(with_model)?.restrict(&prefixes);
-    let loaded = load(&mut file).map_err(with_model)?;
+    let mut file = TensorFile::parse(weights, file_prefix).map_err(with_model)?.restrict(&prefixes).with_tensor_limit(target.tensor_limit);
+    let loaded = load(&mut file, &target.device).map_err(with_model)?;
     file.finish().map_err(with_model)?;
     Ok(loaded)
 }
@@ -63,11 +71,11 @@ enum TextTower {
 }
 
 /// Loads the card's text tower; returns it with the number of token embeddings.
-fn load_text_tower(card: &ModelCard, weights: &[u8], device: &Device) -> Result<(TextTower, usize), QueryError> {
+fn load_text_tower(card: &ModelCard, weights: &[u8], target: &EncoderDevice) -> Result<(TextTower, usize), QueryError> {
     let tower_card = card.text()?;
     match &card.architecture {
-        Architecture::Farslip(config) => Ok((TextTower::Farslip(load_tower(card, &tower_card.weights, weights, "", |file| farslip::TextTower::load(file, config, device))?), config.vocab_size)),
-        Architecture::Siglip(config) => Ok((TextTower::Siglip(load_tower(card, &tower_card.weights, weights, "", |file| siglip::TextTower::load(file, config, device))?), config.vocab_size)),
+        Architecture::Farslip(config) => Ok((TextTower::Farslip(load_tower(card, &tower_card.weights, weights, "", target, |file, device| farslip::TextTower::load(file, config, device))?), config.vocab_size)),
+        Architecture::Siglip(config) => Ok((TextTower::Siglip(load_tower(card, &tower_card.weights, weights, "", target, |file, device| siglip::TextTower::load(file, config, device))?), config.vocab_size)),
         Architecture::Dinov2(_) | Architecture::SatclipVit(_) => Err(QueryError::Unsupported { model: card.id.clone(), architecture: architecture_name(&card.architecture), tower: "text" }),
     }
 }
@@ -75,12 +83,12 @@ fn load_text_tower(card: &ModelCard, weights: &[u8], device: &Device) -> Result<
 /// Checks that `weights` contains exactly the tensors of the card's text tower, with the
 /// shapes the card's architecture needs, by loading the tower once.
 pub fn check_text_weights(card: &ModelCard, weights: &[u8]) -> Result<(), QueryError> {
-    load_text_tower(card, weights, &Device::default()).map(|_| ())
+    load_text_tower(card, weights, &EncoderDevice::cpu()).map(|_| ())
 }
 
 /// Checks that `weights` contains exactly the tensors of the card's image tower.
 pub fn check_image_weights(card: &ModelCard, weights: &[u8]) -> Result<(), QueryError> {
-    load_image_tower(card, weights, &Device::default()).map(|_| ())
+    load_image_tower(card, weights, &EncoderDevice::cpu()).map(|_| ())
 }
 
 /// A text query encoder: cleaning and tokenising as the model's reference code does, then the
@@ -90,20 +98,19 @@ pub struct TextQueryEncoder {
     tower: TextTower,
     tokenizer: FixedLengthTokenizer,
     vocab_size: usize,
-    device: Device,
 }
 
 impl TextQueryEncoder {
     /// Loads the text tower from `weights` (safetensors with the checkpoint's key names, the
     /// whole checkpoint or only this tower) and the tokenizer file the card names.
-    pub fn load(card: &ModelCard, weights: &[u8], tokenizer_file: &[u8], device: &Device) -> Result<Self, QueryError> {
+    pub fn load(card: &ModelCard, weights: &[u8], tokenizer_file: &[u8], target: &EncoderDevice) -> Result<Self, QueryError> {
         let tower_card = card.text()?;
-        let (tower, vocab_size) = load_text_tower(card, weights, device)?;
+        let (tower, vocab_size) = load_text_tower(card, weights, target)?;
         let tokenizer = match &tower_card.tokenizer {
             TokenizerCard::ClipBpe { length, .. } => FixedLengthTokenizer::clip_bpe(tokenizer_file, *length)?,
             TokenizerCard::TokenizerJson { length, pad_id, .. } => FixedLengthTokenizer::from_json(tokenizer_file, *length, *pad_id, Cleaning::Whitespace)?,
         };
-        Ok(TextQueryEncoder { model: card.id.clone(), tower, tokenizer, vocab_size, device: device.clone() })
+        Ok(TextQueryEncoder { model: card.id.clone(), tower, tokenizer, vocab_size })
     }
 
     /// Token ids of `text` as the text tower receives them.
@@ -119,11 +126,9 @@ impl TextQueryEncoder {
         let ids = self.tokenize(text)?;
         let output = match &self.tower {
             TextTower::Farslip(tower) => tower.forward(&ids, 1),
-            TextTower::Siglip(tower) => {
-                let length = ids.len();
-                tower.forward(Tensor::<2, Int>::from_data(TensorData::new(ids, [1, length]), &self.device))
-            }
+            TextTower::Siglip(tower) => tower.forward(&ids, 1),
         };
+        let output = output.map_err(|e| QueryError::TokenOutOfRange { model: self.model.clone(), id: e.id, vocab_size: e.vocab_size })?;
         read_row(output).await
     }
 }
@@ -153,14 +158,14 @@ pub fn decode_query_image(card: &ModelCard, bytes: &[u8]) -> Result<QueryImage, 
 }
 
 /// Loads the card's image tower; returns it with its input size in pixels.
-fn load_image_tower(card: &ModelCard, weights: &[u8], device: &Device) -> Result<(ImageTower, usize), QueryError> {
+fn load_image_tower(card: &ModelCard, weights: &[u8], target: &EncoderDevice) -> Result<(ImageTower, usize), QueryError> {
     let tower_card = card.image()?;
     Ok(match &card.architecture {
-        Architecture::Farslip(config) => (ImageTower::Farslip(Box::new(load_tower(card, &tower_card.weights, weights, "", |file| farslip::VisionTower::load(file, config, device))?)), config.image_size),
-        Architecture::Siglip(config) => (ImageTower::Siglip(Box::new(load_tower(card, &tower_card.weights, weights, "", |file| siglip::VisionTower::load(file, config, device))?)), config.image_size),
-        Architecture::Dinov2(config) => (ImageTower::Dinov2(Box::new(load_tower(card, &tower_card.weights, weights, "", |file| dinov2::Dinov2::load(file, config, device))?)), config.image_size),
+        Architecture::Farslip(config) => (ImageTower::Farslip(Box::new(load_tower(card, &tower_card.weights, weights, "", target, |file, device| farslip::VisionTower::load(file, config, device))?)), config.image_size),
+        Architecture::Siglip(config) => (ImageTower::Siglip(Box::new(load_tower(card, &tower_card.weights, weights, "", target, |file, device| siglip::VisionTower::load(file, config, device))?)), config.image_size),
+        Architecture::Dinov2(config) => (ImageTower::Dinov2(Box::new(load_tower(card, &tower_card.weights, weights, "", target, |file, device| dinov2::Dinov2::load(file, config, device))?)), config.image_size),
         Architecture::SatclipVit(config) => (
-            ImageTower::SatclipVit(Box::new(load_tower(card, &tower_card.weights, weights, satclip_vit::PREFIX, |file| satclip_vit::SatclipVit::load(file, config, device))?)),
+            ImageTower::SatclipVit(Box::new(load_tower(card, &tower_card.weights, weights, satclip_vit::PREFIX, target, |file, device| satclip_vit::SatclipVit::load(file, config, device))?)),
             config.image_size,
         ),
     })
@@ -178,15 +183,15 @@ pub struct ImageQueryEncoder {
 }
 
 impl ImageQueryEncoder {
-    pub fn load(card: &ModelCard, weights: &[u8], device: &Device) -> Result<Self, QueryError> {
+    pub fn load(card: &ModelCard, weights: &[u8], target: &EncoderDevice) -> Result<Self, QueryError> {
         let tower_card = card.image()?;
-        let (tower, image_size) = load_image_tower(card, weights, device)?;
+        let (tower, image_size) = load_image_tower(card, weights, target)?;
         let pipeline = match (&tower, &tower_card.preprocessing) {
             (ImageTower::SatclipVit(_), _) => None,
             (_, Some(pipeline)) => Some(pipeline.clone()),
             (_, None) => return Err(CardError::NoPreprocessing { model: card.id.clone() }.into()),
         };
-        Ok(ImageQueryEncoder { model: card.id.clone(), tower, pipeline, image_size, device: device.clone() })
+        Ok(ImageQueryEncoder { model: card.id.clone(), tower, pipeline, image_size, device: target.device.clone() })
     }
 
     pub async fn embed(&self, image: &QueryImage) -> Result<Vec<f32>, QueryError> {

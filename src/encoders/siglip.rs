@@ -10,7 +10,7 @@ use burn::module::Param;
 use burn::nn::{LayerNorm, Linear};
 use burn::prelude::*;
 
-use super::transformer::{Activation, Attention, Block, Mlp, PatchEmbedding, take_attention, take_layer_norm, take_mlp, take_packed_attention, take_tensor};
+use super::transformer::{Activation, Attention, Block, Mlp, PatchEmbedding, take_attention, take_layer_norm, take_mlp, take_packed_attention, take_tensor, TokenOutOfRange, TokenTable};
 use super::weights::{TensorFile, WeightsError};
 
 const LAYER_NORM_EPSILON: f64 = 1e-6;
@@ -134,7 +134,8 @@ impl VisionTower {
 
 #[derive(Module, Debug)]
 pub struct TextTower {
-    pub token_embedding: Param<Tensor<2>>,
+    #[module(skip)]
+    pub token_embedding: TokenTable,
     pub position_embedding: Param<Tensor<2>>,
     pub blocks: Vec<Block>,
     pub final_layer_norm: LayerNorm,
@@ -146,7 +147,7 @@ impl TextTower {
         let width = config.width;
         let prefix = "text_model";
         Ok(TextTower {
-            token_embedding: Param::from_tensor(take_tensor(file, &format!("{prefix}.embeddings.token_embedding.weight"), [config.vocab_size, width], device)?),
+            token_embedding: TokenTable::take(file, &format!("{prefix}.embeddings.token_embedding.weight"), config.vocab_size, width)?,
             position_embedding: Param::from_tensor(take_tensor(file, &format!("{prefix}.embeddings.position_embedding.weight"), [config.context_length, width], device)?),
             blocks: take_blocks(file, prefix, config, device)?,
             final_layer_norm: take_layer_norm(file, &format!("{prefix}.final_layer_norm"), width, LAYER_NORM_EPSILON, device)?,
@@ -155,26 +156,26 @@ impl TextTower {
     }
 
     /// # Shapes
-    /// - `ids`: `[batch, context]` → `[batch, context, width]`
-    pub fn embed(&self, ids: Tensor<2, Int>) -> Tensor<3> {
-        let [batch, context] = ids.dims();
-        let [_, width] = self.token_embedding.val().dims();
-        let tokens = self.token_embedding.val().select(0, ids.reshape([batch * context])).reshape([batch, context, width]);
-        tokens + self.position_embedding.val().slice(0..context).unsqueeze::<3>()
+    /// - `ids`: `[batch, context]` (row-major ids) → `[batch, context, width]`
+    pub fn embed(&self, ids: &[i64], batch: usize) -> Result<Tensor<3>, TokenOutOfRange> {
+        let device = self.position_embedding.val().device();
+        let tokens = self.token_embedding.lookup(ids, batch, &device)?;
+        let [_, context, _] = tokens.dims();
+        Ok(tokens + self.position_embedding.val().slice(0..context).unsqueeze::<3>())
     }
 
     /// # Shapes
-    /// - `ids`: `[batch, context]`, already padded with [`PAD_ID`] → `[batch, width]`
-    pub fn forward(&self, ids: Tensor<2, Int>) -> Tensor<2> {
-        let [batch, context] = ids.dims();
-        let mut x = self.embed(ids);
+    /// - `ids`: `[batch, context]` (row-major ids), already padded with [`PAD_ID`] → `[batch, width]`
+    pub fn forward(&self, ids: &[i64], batch: usize) -> Result<Tensor<2>, TokenOutOfRange> {
+        let mut x = self.embed(ids, batch)?;
+        let [_, context, _] = x.dims();
         for block in &self.blocks {
             x = block.forward(x, None);
         }
         let x = self.final_layer_norm.forward(x);
         let [_, _, width] = x.dims();
         let last = x.slice([0..batch, context - 1..context]).reshape([batch, width]);
-        self.head.forward(last)
+        Ok(self.head.forward(last))
     }
 }
 

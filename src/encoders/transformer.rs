@@ -190,6 +190,52 @@ pub fn take_tensor<const D: usize>(file: &mut TensorFile<'_>, key: &str, shape: 
     Ok(Tensor::from_data(TensorData::new(values, shape), device))
 }
 
+/// A token-embedding table kept in host memory.
+///
+/// A query looks up at most a few hundred rows, so the rows are gathered on the host and only
+/// `[batch, context, width]` goes to the device. This keeps the table itself off the GPU: SigLIP
+/// so400m's 32,000 × 1,152 f32 table is 147 MB, above WebGPU's default 128 MiB limit on one
+/// storage-buffer binding.
+#[derive(Debug, Clone)]
+pub struct TokenTable {
+    values: Vec<f32>,
+    vocab_size: usize,
+    width: usize,
+}
+
+impl TokenTable {
+    pub fn take(file: &mut TensorFile<'_>, key: &str, vocab_size: usize, width: usize) -> Result<Self, WeightsError> {
+        Ok(TokenTable { values: file.take_host(key, &[vocab_size, width])?, vocab_size, width })
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+
+    /// The rows of `ids`, row-major `[batch, ids.len() / batch]`; an id outside the table is an
+    /// error, not a panic.
+    ///
+    /// # Shapes
+    /// - returns `[batch, context, width]`
+    pub fn lookup(&self, ids: &[i64], batch: usize, device: &Device) -> Result<Tensor<3>, TokenOutOfRange> {
+        let context = ids.len() / batch.max(1);
+        let mut rows = Vec::with_capacity(ids.len() * self.width);
+        for &id in ids {
+            let row = usize::try_from(id).ok().filter(|&row| row < self.vocab_size).ok_or(TokenOutOfRange { id, vocab_size: self.vocab_size })?;
+            rows.extend_from_slice(&self.values[row * self.width..(row + 1) * self.width]);
+        }
+        Ok(Tensor::from_data(TensorData::new(rows, [batch, context, self.width]), device))
+    }
+}
+
+/// A token id that has no row in the embedding table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("token id {id} is outside the model's vocabulary of {vocab_size} ids")]
+pub struct TokenOutOfRange {
+    pub id: i64,
+    pub vocab_size: usize,
+}
+
 /// Takes separate query, key, value and output projections named `{name}.{query_key}` etc.
 pub fn take_attention(file: &mut TensorFile<'_>, name: &str, [query, key, value, out]: [&str; 4], width: usize, heads: usize, device: &Device) -> Result<Attention, WeightsError> {
     Ok(Attention {

@@ -21,6 +21,8 @@ pub enum WeightsError {
     Unused { keys: String },
     #[error("tensor {key:?} contains a non-finite value at position {index}: the file is corrupt")]
     NonFinite { key: String, index: usize },
+    #[error("tensor {key:?} takes {bytes} bytes as f32, above the device's limit of {limit} bytes for one buffer")]
+    TooLargeForDevice { key: String, bytes: u64, limit: u64 },
 }
 
 /// A safetensors file whose tensors are taken one by one; [`TensorFile::finish`] reports
@@ -29,6 +31,8 @@ pub struct TensorFile<'a> {
     tensors: SafeTensors<'a>,
     prefix: String,
     remaining: BTreeSet<String>,
+    /// Largest tensor, in f32 bytes, that [`TensorFile::take`] hands out for the device.
+    tensor_limit: Option<u64>,
 }
 
 impl<'a> TensorFile<'a> {
@@ -36,7 +40,7 @@ impl<'a> TensorFile<'a> {
     pub fn parse(bytes: &'a [u8], prefix: &str) -> Result<Self, WeightsError> {
         let tensors = SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format(e.to_string()))?;
         let remaining = tensors.names().into_iter().filter(|k| k.starts_with(prefix)).map(|k| k.to_string()).collect();
-        Ok(TensorFile { tensors, prefix: prefix.to_string(), remaining })
+        Ok(TensorFile { tensors, prefix: prefix.to_string(), remaining, tensor_limit: None })
     }
 
     /// Keeps only the keys that start with one of `prefixes` (after the file prefix) as
@@ -48,8 +52,25 @@ impl<'a> TensorFile<'a> {
         self
     }
 
-    /// Reads `{prefix}{name}` as f32 values after checking its shape.
+    /// Makes [`TensorFile::take`] refuse tensors above `bytes` as f32: the device's limit for one
+    /// buffer (WebGPU's `maxStorageBufferBindingSize`).
+    pub fn with_tensor_limit(mut self, bytes: Option<u64>) -> Self {
+        self.tensor_limit = bytes;
+        self
+    }
+
+    /// Reads `{prefix}{name}` as f32 values for the device, after checking its shape and the
+    /// device's limit on one buffer.
     pub fn take(&mut self, name: &str, expected: &[usize]) -> Result<Vec<f32>, WeightsError> {
+        let bytes = expected.iter().map(|&d| d as u64).product::<u64>() * 4;
+        if let Some(limit) = self.tensor_limit.filter(|&limit| bytes > limit) {
+            return Err(WeightsError::TooLargeForDevice { key: format!("{}{name}", self.prefix), bytes, limit });
+        }
+        self.take_host(name, expected)
+    }
+
+    /// Reads `{prefix}{name}` as f32 values that stay in host memory, after checking its shape.
+    pub fn take_host(&mut self, name: &str, expected: &[usize]) -> Result<Vec<f32>, WeightsError> {
         let key = format!("{}{name}", self.prefix);
         let view = self.tensors.tensor(&key).map_err(|_| WeightsError::Missing { key: key.clone() })?;
         if view.shape() != expected {

@@ -8,11 +8,12 @@ use wasm_bindgen::JsValue;
 
 use super::loader::{self, DEFAULT_CATALOG};
 use super::map::{self, Layers};
-use super::params::{self, Params, Query};
+use super::params::{self, EncoderChoice, Params, Query};
 use super::view::MapView;
 use crate::data::catalog::{Catalog, Dataset};
 use crate::data::geoparquet::EmbeddingTable;
 use crate::data::topo::Ring;
+use crate::encoders::device::EncoderDevice;
 use crate::encoders::satclip::LocationEncoder;
 use crate::encoders::query::{ImageQueryEncoder, QueryImage, TextQueryEncoder};
 use crate::search::{self, Hit, MAX_TOP_K, PERMILLE_RANGE, Threshold};
@@ -36,7 +37,7 @@ fn now_ms() -> f64 {
 
 /// Durations of the stages of the last query, in milliseconds, and what loading the dataset
 /// fetched.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 struct Timings {
     /// Loading the dataset files.
     load: Option<f64>,
@@ -45,6 +46,8 @@ struct Timings {
     encode: Option<f64>,
     score: Option<f64>,
     draw: Option<f64>,
+    /// Where the query's encoder ran, as the status line says it.
+    encoder: Option<String>,
     requests: u64,
     bytes: u64,
 }
@@ -73,8 +76,12 @@ struct State {
     image: StoredValue<Option<Rc<QueryImage>>, LocalStorage>,
     card: StoredValue<Option<LoadedCard>, LocalStorage>,
     card_summary: RwSignal<Option<String>>,
-    text_encoder: StoredValue<Option<(String, Rc<TextQueryEncoder>)>, LocalStorage>,
-    image_encoder: StoredValue<Option<(String, Rc<ImageQueryEncoder>)>, LocalStorage>,
+    /// Loaded encoders: card URL, encoder, and the device label for the status line.
+    text_encoder: StoredValue<Option<(String, Rc<TextQueryEncoder>, String)>, LocalStorage>,
+    image_encoder: StoredValue<Option<(String, Rc<ImageQueryEncoder>, String)>, LocalStorage>,
+    encoder_choice: StoredValue<EncoderChoice>,
+    /// The text and image encoders' device, set up once, on the first query that needs it.
+    encoder_device: StoredValue<Option<queries::PendingDevice>, LocalStorage>,
     download: RwSignal<Option<Download>>,
     weights_origin: RwSignal<Option<loader::Origin>>,
     permille: RwSignal<u32>,
@@ -116,6 +123,7 @@ impl State {
             query: self.query.get_untracked(),
             permille: self.permille.get_untracked(),
             k: self.k.get_untracked(),
+            encoder: self.encoder_choice.get_value(),
         };
         if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
             let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&params.to_query_string()));
@@ -152,6 +160,8 @@ fn App() -> impl IntoView {
         card_summary: RwSignal::new(None),
         text_encoder: StoredValue::new_local(None),
         image_encoder: StoredValue::new_local(None),
+        encoder_choice: StoredValue::new(initial.encoder),
+        encoder_device: StoredValue::new_local(None),
         download: RwSignal::new(None),
         weights_origin: RwSignal::new(None),
         permille: RwSignal::new(initial.permille),
@@ -320,6 +330,7 @@ async fn run_query(state: State, query: Query) {
             match encoder.embed(&[(*lat, *lon)]).await {
                 Ok(mut rows) => {
                     timings.encode = Some(now_ms() - encode_started);
+                    timings.encoder = Some(EncoderDevice::cpu().label());
                     rows.remove(0)
                 }
                 Err(error) => {
@@ -628,7 +639,7 @@ fn StatusLine() -> impl IntoView {
     let text = move || {
         let t = state.timings.get();
         format!(
-            "dataset: {} requests, {:.1} MB in {} · query: fetch {} · encode {} · score {} · draw {} · encoder on CPU (burn ndarray){}",
+            "dataset: {} requests, {:.1} MB in {} · query: fetch {} · encode {} · score {} · draw {}{}{}",
             t.requests,
             t.bytes as f64 / 1e6,
             format_ms(t.load),
@@ -636,6 +647,7 @@ fn StatusLine() -> impl IntoView {
             format_ms(t.encode),
             format_ms(t.score),
             format_ms(t.draw),
+            t.encoder.map(|label| format!(" · encoder on {label}")).unwrap_or_default(),
             queries::origin_text(state.weights_origin.get()),
         )
     };

@@ -93,7 +93,7 @@ pub async fn load_dataset(catalog_url: &str, dataset: &Dataset, progress: &dyn F
 pub async fn load_location_encoder(catalog_url: &str, weights: &str) -> Result<LocationEncoder, String> {
     let url = resolve_url(catalog_url, weights);
     let bytes = fetch_bytes(&url, "location-encoder weights").await?;
-    LocationEncoder::from_safetensors(&bytes, Default::default()).map_err(|e| format!("{url}: {e}"))
+    LocationEncoder::from_safetensors(&bytes, crate::encoders::device::EncoderDevice::cpu().device).map_err(|e| format!("{url}: {e}"))
 }
 
 /// Loads a model card; returns it with its resolved URL, against which its own URLs resolve.

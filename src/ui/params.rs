@@ -21,11 +21,22 @@ pub struct Params {
     pub query: Option<Query>,
     pub permille: u32,
     pub k: usize,
+    pub encoder: EncoderChoice,
+}
+
+/// Where the text and image encoders run, from `encoder=` in the link.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EncoderChoice {
+    /// WebGPU when the browser has it, the CPU otherwise.
+    #[default]
+    Auto,
+    /// Always the CPU, for a GPU driver that misbehaves or to compare results.
+    Cpu,
 }
 
 impl Default for Params {
     fn default() -> Self {
-        Params { catalog: None, dataset: None, query: None, permille: DEFAULT_PERMILLE, k: DEFAULT_TOP_K }
+        Params { catalog: None, dataset: None, query: None, permille: DEFAULT_PERMILLE, k: DEFAULT_TOP_K, encoder: EncoderChoice::Auto }
     }
 }
 
@@ -52,6 +63,11 @@ pub fn parse(search: &str) -> (Params, Vec<String>) {
             }
             "tile" if !value.is_empty() => tile = Some(value),
             "text" if !value.is_empty() => text = Some(value),
+            "encoder" => match value.as_str() {
+                "cpu" => params.encoder = EncoderChoice::Cpu,
+                "auto" | "" => params.encoder = EncoderChoice::Auto,
+                _ => messages.push(format!("encoder={value:?} in the link is not one of auto and cpu; using auto")),
+            },
             "permille" => {
                 if let Some(number) = parse_number(&key, &value, &mut messages) {
                     let clamped = number.round().clamp(f64::from(PERMILLE_RANGE.0), f64::from(PERMILLE_RANGE.1)) as u32;
@@ -128,6 +144,9 @@ impl Params {
         }
         out.append_pair("permille", &self.permille.to_string());
         out.append_pair("k", &self.k.to_string());
+        if self.encoder == EncoderChoice::Cpu {
+            out.append_pair("encoder", "cpu");
+        }
         format!("?{}", out.finish())
     }
 }
@@ -161,6 +180,18 @@ mod tests {
     fn image_query_stays_out_of_link() {
         let params = Params { query: Some(Query::Image("chip.png".to_string())), ..Params::default() };
         assert!(!params.to_query_string().contains("chip"));
+    }
+
+    #[test]
+    fn encoder_choice_round_trips() {
+        let (params, messages) = parse("?dataset=siglip&text=forest&encoder=cpu");
+        assert_eq!((params.encoder, messages.len()), (EncoderChoice::Cpu, 0));
+        assert!(params.to_query_string().ends_with("&encoder=cpu"), "{}", params.to_query_string());
+        assert_eq!(parse(&params.to_query_string()).0, params);
+        let (params, messages) = parse("?encoder=gpu");
+        assert_eq!(params.encoder, EncoderChoice::Auto);
+        assert_eq!(messages, ["encoder=\"gpu\" in the link is not one of auto and cpu; using auto"]);
+        assert!(!Params::default().to_query_string().contains("encoder"));
     }
 
     #[test]

@@ -152,12 +152,19 @@ export async function startServer(eeeBinary, dir) {
 // ---------------------------------------------------------------------------------------------
 // Browser
 
-/** Launches headless Debian Chromium. Each context that the caller creates starts empty. */
-export async function launchBrowser() {
+/**
+ * Launches headless Debian Chromium. Each context that the caller creates starts empty.
+ *
+ * By default the GPU is disabled, so the page has `navigator.gpu` but no WebGPU adapter. With
+ * `webgpu: true`, Chromium offers WebGPU on its software adapter (SwiftShader), which needs
+ * `--enable-unsafe-webgpu` on Linux.
+ */
+export async function launchBrowser({ webgpu = false } = {}) {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`${CHROMIUM_PATH} is missing: install Debian's chromium package (\`make browser-deps\`)`);
   }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  const args = webgpu ? [...CHROMIUM_ARGS.filter((arg) => arg !== '--disable-gpu'), '--enable-unsafe-webgpu'] : CHROMIUM_ARGS;
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args });
 }
 
 /**

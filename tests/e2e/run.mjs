@@ -51,7 +51,7 @@ const MIN_COLOURED_PIXELS = 1000;
 const UNREACHABLE_URL = 'http://127.0.0.1:9/missing.parquet';
 
 async function main() {
-  const options = parseCommandLine('run.mjs');
+  const options = parseCommandLine('run.mjs', { only: { type: 'string', default: '' } }, ' [--only WORDS_IN_TEST_NAME]');
   const demoPaths = demoFilePaths(options.dist);
   const demo = {
     paths: demoPaths,
@@ -72,8 +72,9 @@ async function main() {
     const tests = [
       ['location query ranks the nearest tile first', testLocationQuery],
       ['bad datasets show a message and the app keeps working', testBadDatasets],
-      ['text and image queries run the encoders in the browser', testTextAndImageQueries],
-    ];
+      ['text and image queries fall back to the CPU without a WebGPU adapter', (environment) => testTextAndImageQueries(environment, 'cpu')],
+      ['text and image queries run the encoders on WebGPU (software adapter)', (environment) => testTextAndImageQueries(environment, 'webgpu')],
+    ].filter(([name]) => name.includes(options.only));
     for (const [name, body] of tests) {
       const passed = await runTest(name, () => body(environment));
       failures += passed ? 0 : 1;
@@ -467,10 +468,16 @@ async function prepareTinyModel(eee, dir, model, queries, sources = INDEXED_EXAM
  * an image must get a message naming it, and a second visit must load the weights from Cache
  * Storage.
  */
-async function testTextAndImageQueries({ browser, server, options }) {
+/**
+ * Runs every tower in the browser on `backend`: 'cpu' in the default browser, which has no WebGPU
+ * adapter, so the app must fall back and say so; 'webgpu' in a browser with Chromium's software
+ * WebGPU adapter.
+ */
+async function testTextAndImageQueries({ browser: defaultBrowser, server, options }, backend) {
   const dir = await mkdtemp(join(tmpdir(), 'eee-e2e-encoders-'));
   let modelServer;
   let context;
+  const browser = backend === 'webgpu' ? await launchBrowser({ webgpu: true }) : defaultBrowser;
   try {
     const run = promisify(execFile);
     const siglip = await prepareTinyModel(options.eee, dir, 'siglip', ['tile', 'text', 'image']);
@@ -508,7 +515,13 @@ async function testTextAndImageQueries({ browser, server, options }) {
     assert.equal(rows[0].cellId, INDEXED_EXAMPLES.example2, `the uploaded example2.png should rank its own tile first: ${formatRows(rows)}`);
     assert.ok(rows[0].score > 0.999, `the image's own tile should score about 1 (f16 storage), got ${rows[0].score}`);
     assert.ok(weightRequests.length > 0, 'the image encoder weights were not requested');
-    await page.screenshot({ path: artifactPath('image-query.png'), fullPage: true });
+    const deviceStatus = await page.locator('p#status').textContent();
+    if (backend === 'webgpu') {
+      assert.ok(deviceStatus.includes('encoder on WebGPU'), `the status line should say the encoder ran on WebGPU: ${deviceStatus}`);
+    } else {
+      assert.ok(deviceStatus.includes('encoder on CPU (burn ndarray); WebGPU is not used:'), `the status line should announce the CPU fallback: ${deviceStatus}`);
+    }
+    await page.screenshot({ path: artifactPath(`image-query-${backend}.png`), fullPage: true });
 
     // Text query: the browser's ranking and scores equal the native encoder's.
     await page.fill('#text-query', TEXT_PROMPT);
@@ -525,7 +538,7 @@ async function testTextAndImageQueries({ browser, server, options }) {
     }
     const url = new URL(page.url());
     assert.equal(url.searchParams.get('text'), TEXT_PROMPT, `the link should carry the prompt: ${page.url()}`);
-    await page.screenshot({ path: artifactPath('text-query.png'), fullPage: true });
+    await page.screenshot({ path: artifactPath(`text-query-${backend}.png`), fullPage: true });
 
     // A file that is not an image: a message names it, and the results stay.
     await page.setInputFiles('#image-input', { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not an image') });
@@ -596,6 +609,9 @@ async function testTextAndImageQueries({ browser, server, options }) {
     assert.ok(status.includes('weights from the browser cache'), `the status line should say the weights came from the cache: ${status}`);
   } finally {
     await context?.close();
+    if (browser !== defaultBrowser) {
+      await browser.close();
+    }
     await modelServer?.stop();
     await rm(dir, { recursive: true, force: true });
   }

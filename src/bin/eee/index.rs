@@ -18,7 +18,7 @@ pub fn build(card: &ModelCard, weights: &[u8], images: &[PathBuf], out: &Path) -
     if images.is_empty() {
         return Err("give at least one image file".to_string());
     }
-    let encoder = ImageQueryEncoder::load(card, weights, &Default::default()).map_err(|e| e.to_string())?;
+    let encoder = ImageQueryEncoder::load(card, weights, &eee::encoders::device::EncoderDevice::cpu()).map_err(|e| e.to_string())?;
     let grid = Grid::core();
     let mut seen = std::collections::HashMap::new();
     let mut tiles = Vec::with_capacity(images.len());

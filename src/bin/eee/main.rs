@@ -199,14 +199,14 @@ fn run(command: Command) -> Result<(), String> {
         }
         Command::Encode(EncodeCommand::Text { text, model, weights, tokenizer }) => {
             let card = read_card(&model)?;
-            let encoder = eee::encoders::query::TextQueryEncoder::load(&card, &read_file(&weights, "weights")?, &read_file(&tokenizer, "tokenizer")?, &Default::default())
+            let encoder = eee::encoders::query::TextQueryEncoder::load(&card, &read_file(&weights, "weights")?, &read_file(&tokenizer, "tokenizer")?, &eee::encoders::device::EncoderDevice::cpu())
                 .map_err(|e| e.to_string())?;
             print_embedding(futures::executor::block_on(encoder.embed(&text)).map_err(|e| e.to_string())?)
         }
         Command::Encode(EncodeCommand::Image { image, model, weights }) => {
             let card = read_card(&model)?;
             let pixels = eee::encoders::query::decode_query_image(&card, &read_file(&image, "image")?).map_err(|e| format!("{}: {e}", image.display()))?;
-            let encoder = eee::encoders::query::ImageQueryEncoder::load(&card, &read_file(&weights, "weights")?, &Default::default()).map_err(|e| e.to_string())?;
+            let encoder = eee::encoders::query::ImageQueryEncoder::load(&card, &read_file(&weights, "weights")?, &eee::encoders::device::EncoderDevice::cpu()).map_err(|e| e.to_string())?;
             print_embedding(futures::executor::block_on(encoder.embed(&pixels)).map_err(|e| e.to_string())?)
         }
         Command::Index { images, model, weights, out } => index::build(&read_card(&model)?, &read_file(&weights, "weights")?, &images, &out),
@@ -342,14 +342,14 @@ fn search(files: &[String], query: SearchQuery, weights: Option<PathBuf>, k: usi
         }
         SearchQuery::Text { text, model, tokenizer } => {
             let card = read_card(&model)?;
-            let encoder = eee::encoders::query::TextQueryEncoder::load(&card, &read_file(&weights()?, "weights")?, &read_file(&tokenizer, "tokenizer")?, &Default::default())
+            let encoder = eee::encoders::query::TextQueryEncoder::load(&card, &read_file(&weights()?, "weights")?, &read_file(&tokenizer, "tokenizer")?, &eee::encoders::device::EncoderDevice::cpu())
                 .map_err(|e| e.to_string())?;
             futures::executor::block_on(encoder.embed(&text)).map_err(|e| e.to_string())?
         }
         SearchQuery::Image { image, model } => {
             let card = read_card(&model)?;
             let pixels = eee::encoders::query::decode_query_image(&card, &read_file(&image, "image")?).map_err(|e| format!("{}: {e}", image.display()))?;
-            let encoder = eee::encoders::query::ImageQueryEncoder::load(&card, &read_file(&weights()?, "weights")?, &Default::default()).map_err(|e| e.to_string())?;
+            let encoder = eee::encoders::query::ImageQueryEncoder::load(&card, &read_file(&weights()?, "weights")?, &eee::encoders::device::EncoderDevice::cpu()).map_err(|e| e.to_string())?;
             futures::executor::block_on(encoder.embed(&pixels)).map_err(|e| e.to_string())?
         }
     };

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::encoders::card::{Architecture, ModelCard};
+use crate::encoders::device::EncoderDevice;
 use crate::encoders::query::ImageQueryEncoder;
 use crate::encoders::testing::{Fixture, assert_close};
-use burn::prelude::*;
 
 fn fixture_path(name: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/encoders")).join(name)
@@ -78,12 +78,12 @@ fn converted_image_tower_matches_open_clip() {
     write_tower(&read_checkpoint(&source).unwrap(), &card.image().unwrap().weights.prefixes, StoredType::F16, &source, &out).unwrap();
 
     // Only the image tower's tensors are in the file, and they are all the tower needs.
-    let encoder = ImageQueryEncoder::load(&card, &std::fs::read(&out).unwrap(), &Device::default());
+    let encoder = ImageQueryEncoder::load(&card, &std::fs::read(&out).unwrap(), &EncoderDevice::cpu());
     assert!(encoder.is_ok(), "{:?}", encoder.err());
     let converted = std::fs::read(&out).unwrap();
     let mut file = crate::encoders::weights::TensorFile::parse(&converted, "").unwrap();
     let Architecture::Farslip(config) = &card.architecture else { unreachable!() };
-    let tower = crate::encoders::farslip::VisionTower::load(&mut file, config, &Device::default()).unwrap();
+    let tower = crate::encoders::farslip::VisionTower::load(&mut file, config, &EncoderDevice::cpu().device).unwrap();
     file.finish().unwrap();
 
     let reference = Fixture::open("farslip/reference.safetensors");

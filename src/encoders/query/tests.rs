@@ -48,8 +48,8 @@ fn farslip_card_towers_partition_checkpoint() {
     let Architecture::Farslip(config) = &card.architecture else { panic!("architecture {:?}", card.architecture) };
     assert_eq!(config, &crate::encoders::farslip::ClipConfig::farslip_vit_b_16());
     let weights = Fixture::zero_weights(&Fixture::full_keys("farslip/full_keys.json"));
-    TextQueryEncoder::load(&card, &weights, &clip_vocab(), &Device::default()).unwrap();
-    ImageQueryEncoder::load(&card, &weights, &Device::default()).unwrap();
+    TextQueryEncoder::load(&card, &weights, &clip_vocab(), &EncoderDevice::cpu()).unwrap();
+    ImageQueryEncoder::load(&card, &weights, &EncoderDevice::cpu()).unwrap();
 }
 
 #[test]
@@ -79,7 +79,7 @@ fn satclip_card_covers_image_encoder() {
     assert_eq!(config, &crate::encoders::satclip_vit::VitConfig::satclip_vit16());
     assert_eq!(image.preprocessing, None);
     let weights = Fixture::zero_weights(&Fixture::full_keys("satclip/full_keys.json"));
-    ImageQueryEncoder::load(&card, &weights, &Device::default()).unwrap();
+    ImageQueryEncoder::load(&card, &weights, &EncoderDevice::cpu()).unwrap();
 }
 
 #[test]
@@ -141,7 +141,7 @@ const FARSLIP_PROMPTS: [&str; 4] = [
 #[test]
 fn farslip_text_query_matches_open_clip() {
     let reference = Fixture::open("farslip/reference.safetensors");
-    let encoder = TextQueryEncoder::load(&tiny_farslip_card(), &tiny_farslip_with_full_vocabulary(), &clip_vocab(), &Device::default()).unwrap();
+    let encoder = TextQueryEncoder::load(&tiny_farslip_card(), &tiny_farslip_with_full_vocabulary(), &clip_vocab(), &EncoderDevice::cpu()).unwrap();
     let openclip_ids = reference.i64("token_ids_openclip");
     let (shape, embeddings) = reference.f32("text_embeds");
     let dim = shape[1];
@@ -159,7 +159,7 @@ fn out_of_vocabulary_ids_are_rejected() {
     let mut card = tiny_farslip_card();
     let Architecture::Farslip(config) = &mut card.architecture else { unreachable!() };
     config.vocab_size = 1000;
-    let encoder = TextQueryEncoder::load(&card, &Fixture::read("farslip/tiny.safetensors"), &clip_vocab(), &Device::default()).unwrap();
+    let encoder = TextQueryEncoder::load(&card, &Fixture::read("farslip/tiny.safetensors"), &clip_vocab(), &EncoderDevice::cpu()).unwrap();
     let error = futures::executor::block_on(encoder.embed("a glacier")).unwrap_err();
     assert!(matches!(error, QueryError::TokenOutOfRange { vocab_size: 1000, .. }), "{error}");
 }
@@ -168,7 +168,7 @@ fn out_of_vocabulary_ids_are_rejected() {
 fn image_query_runs_card_preprocessing() {
     // The tiny FarSLIP takes 32 px; the card's recipe (shorter side 224, crop 224) does not fit it.
     let card = tiny_farslip_card();
-    let encoder = ImageQueryEncoder::load(&card, &Fixture::read("farslip/tiny.safetensors"), &Device::default()).unwrap();
+    let encoder = ImageQueryEncoder::load(&card, &Fixture::read("farslip/tiny.safetensors"), &EncoderDevice::cpu()).unwrap();
     let image = QueryImage::Rgb(Rgb8 { width: 40, height: 30, data: vec![128; 40 * 30 * 3] });
     let error = futures::executor::block_on(encoder.embed(&image)).unwrap_err();
     assert_eq!(error, QueryError::ImageSize { model: card.id.clone(), expected: 32, found: 224 });
@@ -178,7 +178,7 @@ fn image_query_runs_card_preprocessing() {
 fn wrong_tower_weights_are_rejected() {
     let card = tiny_farslip_card();
     let dinov2 = Fixture::read("dinov2/tiny.safetensors");
-    let error = ImageQueryEncoder::load(&card, &dinov2, &Device::default()).err().unwrap();
+    let error = ImageQueryEncoder::load(&card, &dinov2, &EncoderDevice::cpu()).err().unwrap();
     assert!(matches!(error, QueryError::Weights { .. }), "{error}");
     assert!(error.to_string().contains("visual."), "{error}");
 }
@@ -186,7 +186,7 @@ fn wrong_tower_weights_are_rejected() {
 #[test]
 fn text_query_on_image_only_card_fails() {
     let card = card("dinov2-large");
-    let error = TextQueryEncoder::load(&card, &[], &[], &Device::default()).err().unwrap();
+    let error = TextQueryEncoder::load(&card, &[], &[], &EncoderDevice::cpu()).err().unwrap();
     assert!(matches!(error, QueryError::Card(_)), "{error}");
 }
 
@@ -227,7 +227,7 @@ fn assert_row_close(ours: Vec<f32>, expected: &[f32], tolerance: f32) {
 /// Decodes each example PNG and embeds it through the card's preprocessing and image tower.
 fn check_image_queries(model: &str) {
     let card = fixture_card(model);
-    let encoder = ImageQueryEncoder::load(&card, &Fixture::read(&format!("{model}/tiny.safetensors")), &Device::default()).unwrap();
+    let encoder = ImageQueryEncoder::load(&card, &Fixture::read(&format!("{model}/tiny.safetensors")), &EncoderDevice::cpu()).unwrap();
     let references = query_references(model, "image_");
     assert_eq!(references.len(), 3);
     for (name, expected) in references {
@@ -257,7 +257,7 @@ fn dinov2_image_queries_match_transformers() {
 #[test]
 fn satclip_geotiff_query_matches_timm() {
     let card = fixture_card("satclip");
-    let encoder = ImageQueryEncoder::load(&card, &Fixture::read("satclip/tiny.safetensors"), &Device::default()).unwrap();
+    let encoder = ImageQueryEncoder::load(&card, &Fixture::read("satclip/tiny.safetensors"), &EncoderDevice::cpu()).unwrap();
     let chip = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/preprocess/s2_chip.tif")).unwrap();
     let image = decode_query_image(&card, &chip).unwrap();
     let ours = futures::executor::block_on(encoder.embed(&image)).unwrap();
@@ -278,7 +278,7 @@ fn satclip_geotiff_query_matches_timm() {
 
 #[test]
 fn farslip_cleaned_prompts_match_open_clip() {
-    let encoder = TextQueryEncoder::load(&tiny_farslip_card(), &tiny_farslip_with_full_vocabulary(), &clip_vocab(), &Device::default()).unwrap();
+    let encoder = TextQueryEncoder::load(&tiny_farslip_card(), &tiny_farslip_with_full_vocabulary(), &clip_vocab(), &EncoderDevice::cpu()).unwrap();
     let prompts = query_prompts("farslip");
     let references = query_references("farslip", "text_");
     assert_eq!(prompts.len(), references.len());
@@ -292,7 +292,7 @@ fn farslip_cleaned_prompts_match_open_clip() {
 fn siglip_text_queries_match_transformers() {
     let card = fixture_card("siglip");
     let tokenizer = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tokenizers/t5like_unigram.tokenizer.json")).unwrap();
-    let encoder = TextQueryEncoder::load(&card, &Fixture::read("siglip/tiny.safetensors"), &tokenizer, &Device::default()).unwrap();
+    let encoder = TextQueryEncoder::load(&card, &Fixture::read("siglip/tiny.safetensors"), &tokenizer, &EncoderDevice::cpu()).unwrap();
     let prompts = query_prompts("siglip");
     let references = query_references("siglip", "text_");
     assert_eq!(prompts.len(), references.len());
@@ -302,3 +302,70 @@ fn siglip_text_queries_match_transformers() {
     }
 }
 
+
+/// WebGPU's default `maxStorageBufferBindingSize`, 128 MiB.
+const WEBGPU_DEFAULT_BINDING: u64 = 128 << 20;
+
+fn is_token_table(key: &str) -> bool {
+    key.ends_with("token_embedding.weight")
+}
+
+#[test]
+fn full_size_device_tensors_fit_webgpu_default_binding() {
+    // Every tensor but the token tables goes to the device, so each must fit one binding.
+    // SigLIP's token table does not fit, which is why the tables stay in host memory.
+    for fixture in ["farslip", "siglip", "dinov2", "satclip"] {
+        let keys = Fixture::full_keys(&format!("{fixture}/full_keys.json"));
+        let f32_bytes = |shape: &[usize]| shape.iter().product::<usize>() as u64 * 4;
+        let (largest, shape) = keys.iter().filter(|(key, _)| !is_token_table(key)).max_by_key(|(_, shape)| f32_bytes(shape)).unwrap();
+        assert!(f32_bytes(shape) <= WEBGPU_DEFAULT_BINDING, "{fixture}: {largest} {shape:?}");
+        if fixture == "siglip" {
+            let (_, table) = keys.iter().find(|(key, _)| is_token_table(key)).unwrap();
+            assert!(f32_bytes(table) > WEBGPU_DEFAULT_BINDING, "SigLIP token table {table:?}");
+        }
+    }
+}
+
+/// The CPU device with a WebGPU-style limit on one tensor, to test the loader's check.
+fn limited_cpu(limit: u64) -> EncoderDevice {
+    EncoderDevice { tensor_limit: Some(limit), ..EncoderDevice::cpu() }
+}
+
+#[test]
+fn device_limit_keeps_token_table_on_host_and_refuses_larger_tensors() {
+    let card = fixture_card("siglip");
+    let Architecture::Siglip(config) = &card.architecture else { panic!("architecture {:?}", card.architecture) };
+    let tokenizer = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tokenizers/t5like_unigram.tokenizer.json")).unwrap();
+    let weights = Fixture::read("siglip/tiny.safetensors");
+    let table_bytes = (config.vocab_size * config.width * 4) as u64;
+    let mlp_bytes = (config.intermediate * config.width * 4) as u64;
+    assert!(table_bytes > mlp_bytes);
+
+    // A limit below the token table but above every other tensor: the text tower loads, and
+    // its embeddings still match transformers.
+    let encoder = TextQueryEncoder::load(&card, &weights, &tokenizer, &limited_cpu(mlp_bytes)).unwrap();
+    let (prompt, (_, expected)) = query_prompts("siglip").into_iter().zip(query_references("siglip", "text_")).next().unwrap();
+    assert_row_close(futures::executor::block_on(encoder.embed(&prompt)).unwrap(), &expected, 1e-4);
+
+    // A limit below the MLP weights: the load fails and names the first tensor above it.
+    let error = TextQueryEncoder::load(&card, &weights, &tokenizer, &limited_cpu(mlp_bytes - 1)).err().unwrap();
+    let QueryError::Weights { source: WeightsError::TooLargeForDevice { key, bytes, limit }, .. } = &error else { panic!("{error}") };
+    assert!(key.starts_with("text_model.encoder.layers.0.mlp.fc"), "{key}");
+    assert_eq!((*bytes, *limit), (mlp_bytes, mlp_bytes - 1));
+    assert!(error.to_string().contains(key.as_str()), "{error}");
+}
+
+#[test]
+fn token_ids_outside_the_table_are_errors() {
+    let card = fixture_card("siglip");
+    let Architecture::Siglip(config) = &card.architecture else { panic!("architecture {:?}", card.architecture) };
+    let weights = Fixture::read("siglip/tiny.safetensors");
+    let mut file = TensorFile::parse(&weights, "").unwrap();
+    let tower = crate::encoders::siglip::TextTower::load(&mut file, config, &EncoderDevice::cpu().device).unwrap();
+    let mut ids = vec![1i64; config.context_length];
+    ids[3] = config.vocab_size as i64;
+    let error = tower.forward(&ids, 1).err().unwrap();
+    assert_eq!((error.id, error.vocab_size), (config.vocab_size as i64, config.vocab_size));
+    ids[3] = -1;
+    assert_eq!(tower.forward(&ids, 1).err().unwrap().id, -1);
+}

@@ -4,6 +4,8 @@
 
 use std::rc::Rc;
 
+use futures::FutureExt;
+use futures::future::{LocalBoxFuture, Shared};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen_futures::JsFuture;
@@ -11,10 +13,12 @@ use wasm_bindgen_futures::JsFuture;
 use super::{State, Timings, now_ms, run_query};
 use crate::data::catalog::resolve_url;
 use crate::encoders::card::ModelCard;
+use crate::encoders::device::{self, EncoderDevice};
 use crate::encoders::query::{QueryImage, decode_query_image};
-use crate::encoders::query::{ImageQueryEncoder, TextQueryEncoder};
+use crate::encoders::query::{ImageQueryEncoder, QueryError, TextQueryEncoder};
+use crate::encoders::weights::WeightsError;
 use crate::ui::loader::{self, Origin};
-use crate::ui::params::Query;
+use crate::ui::params::{EncoderChoice, Query};
 
 /// The model card of the current dataset, with the URL its own URLs resolve against.
 #[derive(Clone)]
@@ -87,13 +91,74 @@ async fn tower_bytes(state: State, loaded: &LoadedCard, weights: &crate::encoder
     Ok(bytes)
 }
 
+/// The encoders' device with the words the status line uses for it; shared by the queries that
+/// wait for its set-up.
+pub(super) type PendingDevice = Shared<LocalBoxFuture<'static, (EncoderDevice, String)>>;
+
+/// Returns the text and image encoders' device, set up on first use: WebGPU when the browser has
+/// it (unless the link says `encoder=cpu`), burn's CPU backend otherwise, with the reason.
+async fn encoder_device(state: State) -> (EncoderDevice, String) {
+    let pending = state.encoder_device.get_value().unwrap_or_else(|| {
+        let choice = state.encoder_choice.get_value();
+        let pending = async move {
+            let cpu = EncoderDevice::cpu();
+            match choice {
+                EncoderChoice::Cpu => {
+                    let label = format!("{} (encoder=cpu in the link)", cpu.label());
+                    (cpu, label)
+                }
+                EncoderChoice::Auto => match device::webgpu().await {
+                    Ok(gpu) => {
+                        let label = gpu.label();
+                        (gpu, label)
+                    }
+                    Err(reason) => {
+                        log::warn!("app: text and image encoders fall back to the CPU: {reason}");
+                        let label = format!("{}; WebGPU is not used: {reason}", cpu.label());
+                        (cpu, label)
+                    }
+                },
+            }
+        }
+        .boxed_local()
+        .shared();
+        state.encoder_device.set_value(Some(pending.clone()));
+        pending
+    });
+    pending.await
+}
+
+/// Moves the text and image encoders to the CPU for the rest of the session after WebGPU failed,
+/// and drops the encoders loaded on the GPU.
+fn fall_back_to_cpu(state: State, reason: &str) {
+    log::warn!("app: WebGPU failed, the encoders move to the CPU: {reason}");
+    let cpu = EncoderDevice::cpu();
+    let label = format!("{}; WebGPU failed: {reason}", cpu.label());
+    state.encoder_device.set_value(Some(futures::future::ready((cpu, label)).boxed_local().shared()));
+    state.text_encoder.set_value(None);
+    state.image_encoder.set_value(None);
+}
+
+/// Loads an encoder on the encoders' device. A tower with a tensor above the GPU's buffer limit
+/// loads on the CPU instead, and the label says why.
+fn load_on_device<T>(target: &EncoderDevice, label: &mut String, load: impl Fn(&EncoderDevice) -> Result<T, QueryError>) -> Result<T, String> {
+    match load(target) {
+        Err(QueryError::Weights { source: error @ WeightsError::TooLargeForDevice { .. }, .. }) if target.is_gpu() => {
+            let cpu = EncoderDevice::cpu();
+            *label = format!("{} for this model: {error}", cpu.label());
+            load(&cpu).map_err(|e| e.to_string())
+        }
+        result => result.map_err(|e| e.to_string()),
+    }
+}
+
 /// Returns the text encoder of the dataset's model and loads it on first use.
-pub(super) async fn text_encoder(state: State) -> Result<Rc<TextQueryEncoder>, String> {
+async fn text_encoder(state: State) -> Result<(Rc<TextQueryEncoder>, String), String> {
     let loaded = card(state).await?;
-    if let Some((url, encoder)) = state.text_encoder.get_value()
+    if let Some((url, encoder, label)) = state.text_encoder.get_value()
         && url == loaded.url
     {
-        return Ok(encoder);
+        return Ok((encoder, label));
     }
     let tower = loaded.card.text().map_err(|e| e.to_string())?;
     let tokenizer_url = resolve_url(&loaded.url, tower.tokenizer.url());
@@ -101,51 +166,74 @@ pub(super) async fn text_encoder(state: State) -> Result<Rc<TextQueryEncoder>, S
     let weights = tower_bytes(state, &loaded, &tower.weights, format!("Downloading the {} text encoder", loaded.card.name)).await?;
     // Give the page a chance to paint the status before the synchronous model set-up.
     gloo_timers::future::TimeoutFuture::new(0).await;
-    let encoder = TextQueryEncoder::load(&loaded.card, &weights, &tokenizer, &Default::default()).map_err(|e| e.to_string())?;
+    let (target, mut label) = encoder_device(state).await;
+    let encoder = load_on_device(&target, &mut label, |target| TextQueryEncoder::load(&loaded.card, &weights, &tokenizer, target))?;
     let encoder = Rc::new(encoder);
-    state.text_encoder.set_value(Some((loaded.url.clone(), encoder.clone())));
-    Ok(encoder)
+    state.text_encoder.set_value(Some((loaded.url.clone(), encoder.clone(), label.clone())));
+    Ok((encoder, label))
 }
 
 /// Returns the image encoder of the dataset's model and loads it on first use.
-pub(super) async fn image_encoder(state: State) -> Result<Rc<ImageQueryEncoder>, String> {
+async fn image_encoder(state: State) -> Result<(Rc<ImageQueryEncoder>, String), String> {
     let loaded = card(state).await?;
-    if let Some((url, encoder)) = state.image_encoder.get_value()
+    if let Some((url, encoder, label)) = state.image_encoder.get_value()
         && url == loaded.url
     {
-        return Ok(encoder);
+        return Ok((encoder, label));
     }
     let tower = loaded.card.image().map_err(|e| e.to_string())?;
     let weights = tower_bytes(state, &loaded, &tower.weights, format!("Downloading the {} image encoder", loaded.card.name)).await?;
     gloo_timers::future::TimeoutFuture::new(0).await;
-    let encoder = Rc::new(ImageQueryEncoder::load(&loaded.card, &weights, &Default::default()).map_err(|e| e.to_string())?);
-    state.image_encoder.set_value(Some((loaded.url.clone(), encoder.clone())));
-    Ok(encoder)
+    let (target, mut label) = encoder_device(state).await;
+    let encoder = Rc::new(load_on_device(&target, &mut label, |target| ImageQueryEncoder::load(&loaded.card, &weights, target))?);
+    state.image_encoder.set_value(Some((loaded.url.clone(), encoder.clone(), label.clone())));
+    Ok((encoder, label))
 }
 
 /// Embeds a text or image query with the dataset's encoder and records the fetch and encode
-/// times. Other queries need no encoder here and return an error.
+/// times and the device. Other queries need no encoder here and return an error. When WebGPU
+/// fails during the query, the encoders move to the CPU and the query runs again there.
 pub(super) async fn embed_query(state: State, query: &Query, timings: &mut Timings) -> Result<Vec<f32>, String> {
     let started = now_ms();
-    match query {
-        Query::Text(text) => {
-            let encoder = text_encoder(state).await?;
-            timings.fetch = Some(now_ms() - started);
-            let encode_started = now_ms();
-            let vector = encoder.embed(text).await.map_err(|e| e.to_string())?;
-            timings.encode = Some(now_ms() - encode_started);
-            Ok(vector)
+    let image = match query {
+        Query::Text(_) => None,
+        Query::Image(name) => Some((name, current_image(state).ok_or_else(|| format!("the image {name:?} is no longer in memory: choose it again"))?)),
+        Query::Location { .. } | Query::Tile(_) => return Err("this query kind is not embedded by the text and image encoders".to_string()),
+    };
+    loop {
+        let (result, label) = match (query, &image) {
+            (Query::Text(text), _) => {
+                let (encoder, label) = text_encoder(state).await?;
+                timings.fetch = Some(now_ms() - started);
+                let encode_started = now_ms();
+                let result = encoder.embed(text).await;
+                timings.encode = Some(now_ms() - encode_started);
+                (result, label)
+            }
+            (_, Some((_, image))) => {
+                let (encoder, label) = image_encoder(state).await?;
+                timings.fetch = Some(now_ms() - started);
+                let encode_started = now_ms();
+                let result = encoder.embed(image).await;
+                timings.encode = Some(now_ms() - encode_started);
+                (result, label)
+            }
+            _ => unreachable!("only text and image queries get here"),
+        };
+        let (device, _) = encoder_device(state).await;
+        match result {
+            Ok(vector) => {
+                timings.encoder = Some(label);
+                return Ok(vector);
+            }
+            Err(QueryError::Backend(reason)) if device.is_gpu() => fall_back_to_cpu(state, &reason),
+            Err(error) => {
+                return Err(match &image {
+                    Some((name, _)) => format!("{name}: {error}"),
+                    None => error.to_string(),
+                });
+            }
         }
-        Query::Image(name) => {
-            let image = current_image(state).ok_or_else(|| format!("the image {name:?} is no longer in memory: choose it again"))?;
-            let encoder = image_encoder(state).await?;
-            timings.fetch = Some(now_ms() - started);
-            let encode_started = now_ms();
-            let vector = encoder.embed(&image).await.map_err(|e| format!("{name}: {e}"))?;
-            timings.encode = Some(now_ms() - encode_started);
-            Ok(vector)
-        }
-        Query::Location { .. } | Query::Tile(_) => Err("this query kind is not embedded by the text and image encoders".to_string()),
     }
 }
 

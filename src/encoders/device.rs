@@ -67,6 +67,9 @@ pub async fn webgpu() -> Result<EncoderDevice, String> {
     if gpu.is_undefined() || gpu.is_null() {
         return Err("this browser does not offer WebGPU (navigator.gpu is missing)".to_string());
     }
+    // Ask for the adapter first: without one, the browser has WebGPU but cannot use a GPU, and
+    // this says so more plainly than wgpu's error would.
+    let description = browser_adapter(&gpu).await.ok_or("the browser has no WebGPU adapter: its GPU access is disabled or blocklisted (chrome://gpu says why)")?;
     let (device, setup) = Device::wgpu_options()
         .graphics_api(WgpuBackend::WebGpu)
         .init_with_setup_async()
@@ -79,7 +82,7 @@ pub async fn webgpu() -> Result<EncoderDevice, String> {
         .collect::<Vec<_>>()
         .join(" ");
     if adapter.is_empty() {
-        adapter = browser_adapter_info(&gpu).await;
+        adapter = description;
     }
     let limits = setup.device.limits();
     let tensor_limit = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
@@ -87,16 +90,20 @@ pub async fn webgpu() -> Result<EncoderDevice, String> {
 }
 
 /// Vendor and architecture of the browser's default adapter (`GPUAdapterInfo`), such as
-/// "google swiftshader"; wgpu leaves its own adapter description empty in the browser.
+/// "google swiftshader", or `None` when the browser offers no adapter. wgpu leaves its own
+/// adapter description empty in the browser.
 #[cfg(target_arch = "wasm32")]
-async fn browser_adapter_info(gpu: &wasm_bindgen::JsValue) -> String {
+async fn browser_adapter(gpu: &wasm_bindgen::JsValue) -> Option<String> {
     use js_sys::{Function, Promise, Reflect};
     use wasm_bindgen::{JsCast, JsValue};
 
     let read = |object: &JsValue, key: &str| Reflect::get(object, &key.into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
-    let Some(request) = Reflect::get(gpu, &"requestAdapter".into()).ok().and_then(|f| f.dyn_into::<Function>().ok()) else { return String::new() };
-    let Some(promise) = request.call0(gpu).ok().and_then(|p| p.dyn_into::<Promise>().ok()) else { return String::new() };
-    let Ok(adapter) = wasm_bindgen_futures::JsFuture::from(promise).await else { return String::new() };
-    let Ok(info) = Reflect::get(&adapter, &"info".into()) else { return String::new() };
-    [read(&info, "vendor"), read(&info, "architecture")].into_iter().filter(|part| !part.is_empty()).collect::<Vec<_>>().join(" ")
+    let request = Reflect::get(gpu, &"requestAdapter".into()).ok()?.dyn_into::<Function>().ok()?;
+    let promise = request.call0(gpu).ok()?.dyn_into::<Promise>().ok()?;
+    let adapter = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    if adapter.is_null() || adapter.is_undefined() {
+        return None;
+    }
+    let info = Reflect::get(&adapter, &"info".into()).unwrap_or(JsValue::UNDEFINED);
+    Some([read(&info, "vendor"), read(&info, "architecture")].into_iter().filter(|part| !part.is_empty()).collect::<Vec<_>>().join(" "))
 }

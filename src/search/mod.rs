@@ -140,6 +140,54 @@ impl Embeddings {
     }
 }
 
+/// One part of a mixed query: its raw embedding and its weight.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryPart {
+    pub label: String,
+    pub vector: Vec<f32>,
+    pub weight: f32,
+}
+
+/// The largest weight of one part of a mixed query; weights run from 0 to this.
+pub const MAX_PART_WEIGHT: f32 = 1.0;
+
+impl Embeddings {
+    /// Scores of a mixed query: for each row, the weighted mean of its cosine similarities with
+    /// the parts, `Σ wᵢ cos(qᵢ, x) / Σ wᵢ`.
+    ///
+    /// A score stays on the cosine scale from −1 to 1, and a query of one part scores as that
+    /// part alone, so scores compare across single and mixed queries. The mean is computed in
+    /// one pass, as the dot product of each row with `Σ (wᵢ / Σ wᵢ) q̂ᵢ`.
+    pub fn mixed_scores(&self, parts: &[QueryPart]) -> Result<Vec<f32>, SearchError> {
+        let mut total = 0.0f64;
+        for part in parts {
+            if !(part.weight.is_finite() && (0.0..=MAX_PART_WEIGHT).contains(&part.weight)) {
+                return Err(SearchError::InvalidQuery(format!("the weight of {} is {}; weights run from 0 to {MAX_PART_WEIGHT}", part.label, part.weight)));
+            }
+            total += f64::from(part.weight);
+        }
+        if total == 0.0 {
+            return Err(SearchError::InvalidQuery("every part of the mixed query has weight 0: give at least one part a weight above 0".to_string()));
+        }
+        let mut mix = vec![0.0f64; self.dim];
+        for part in parts.iter().filter(|p| p.weight > 0.0) {
+            if part.vector.len() != self.dim {
+                return Err(SearchError::DimensionMismatch { expected: self.dim, actual: part.vector.len() });
+            }
+            let norm = checked_norm(part.vector.iter().copied()).map_err(|reason| SearchError::InvalidQuery(format!("{}: {reason}", part.label)))?;
+            let scale = f64::from(part.weight) / total / norm;
+            mix.iter_mut().zip(&part.vector).for_each(|(m, &v)| *m += scale * f64::from(v));
+        }
+        let length = mix.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if length == 0.0 {
+            // The parts cancel out: every row is equally similar to the mix.
+            return Ok(vec![0.0; self.len()]);
+        }
+        let direction: Vec<f32> = mix.iter().map(|&v| v as f32).collect();
+        Ok(self.cosine_scores(&direction)?.into_iter().map(|score| (f64::from(score) * length) as f32).collect())
+    }
+}
+
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     // Eight independent accumulators let the compiler vectorise the loop.
     let mut acc = [0.0f32; 8];

@@ -121,3 +121,56 @@ fn nearest_wraps_antimeridian() {
     assert_eq!(nearest(9.9, -179.95, &lats, &lons).unwrap().0, 2);
     assert!(nearest(0.0, 0.0, &[], &[]).is_none());
 }
+
+fn part(label: &str, vector: &[f64], weight: f32) -> QueryPart {
+    QueryPart { label: label.to_string(), vector: vector.iter().map(|&v| v as f32).collect(), weight }
+}
+
+#[test]
+fn mixed_scores_are_weighted_means_of_cosines() {
+    let dim = 29;
+    let raw = random_values(11, dim * 300);
+    let (text, image, location) = (random_values(12, dim), random_values(13, dim), random_values(14, dim));
+    // Raw query vectors of very different lengths: only their directions may count.
+    let image: Vec<f64> = image.iter().map(|v| v * 40.0).collect();
+    let weights = [0.7f32, 0.2, 0.45];
+    let cosines = [brute_force_cosine(&raw, dim, &text), brute_force_cosine(&raw, dim, &image), brute_force_cosine(&raw, dim, &location)];
+    let total: f64 = weights.iter().map(|&w| f64::from(w)).sum();
+    let expected: Vec<f64> = (0..300).map(|row| (0..3).map(|p| f64::from(weights[p]) * cosines[p][row]).sum::<f64>() / total).collect();
+
+    let embeddings = Embeddings::from_raw(dim, Storage::F32(raw.iter().map(|&v| v as f32).collect())).unwrap();
+    let parts = [part("text", &text, weights[0]), part("image", &image, weights[1]), part("location", &location, weights[2])];
+    let scores = embeddings.mixed_scores(&parts).unwrap();
+    for (row, (s, e)) in scores.iter().zip(&expected).enumerate() {
+        assert!((f64::from(*s) - e).abs() < 1e-5, "row {row}: {s} vs {e}");
+    }
+
+    // One part scores as the plain query; a part with weight 0 is left out.
+    let single = embeddings.mixed_scores(&[part("text", &text, 0.3), part("image", &image, 0.0)]).unwrap();
+    let plain = embeddings.cosine_scores(&parts[0].vector).unwrap();
+    for (row, (s, p)) in single.iter().zip(&plain).enumerate() {
+        assert!((s - p).abs() < 1e-6, "row {row}: {s} vs {p}");
+    }
+}
+
+#[test]
+fn mixed_scores_reject_bad_parts() {
+    let dim = 8;
+    let embeddings = Embeddings::from_raw(dim, Storage::F32(random_values(21, dim * 10).iter().map(|&v| v as f32).collect())).unwrap();
+    let good = random_values(22, dim);
+    let message = |parts: &[QueryPart]| embeddings.mixed_scores(parts).unwrap_err().to_string();
+
+    assert!(message(&[part("text", &good, 0.0)]).contains("every part of the mixed query has weight 0"));
+    assert!(message(&[part("text", &good, f32::NAN)]).contains("the weight of text is NaN"));
+    assert!(message(&[part("text", &good, 1.5)]).contains("weights run from 0 to 1"));
+    assert_eq!(
+        embeddings.mixed_scores(&[part("text", &good, 0.5), part("image", &good[..5], 0.5)]).unwrap_err(),
+        SearchError::DimensionMismatch { expected: dim, actual: 5 }
+    );
+    assert!(message(&[part("image", &vec![0.0; dim], 0.5)]).contains("image: all values are zero"));
+
+    // Opposite parts with equal weights cancel out: every tile scores 0, the mean of +c and −c.
+    let opposite: Vec<f64> = good.iter().map(|v| -v).collect();
+    let scores = embeddings.mixed_scores(&[part("a", &good, 0.5), part("b", &opposite, 0.5)]).unwrap();
+    assert!(scores.iter().all(|&s| s.abs() < 1e-6), "{scores:?}");
+}

@@ -8,7 +8,7 @@ use wasm_bindgen::JsValue;
 
 use super::loader::{self, DEFAULT_CATALOG};
 use super::map::{self, Layers};
-use super::params::{self, EncoderChoice, Params, Query};
+use super::params::{self, EncoderChoice, Mix, Params, Query};
 use super::view::MapView;
 use crate::data::catalog::{Catalog, Dataset};
 use crate::data::geoparquet::EmbeddingTable;
@@ -16,10 +16,10 @@ use crate::data::topo::Ring;
 use crate::encoders::device::EncoderDevice;
 use crate::encoders::satclip::LocationEncoder;
 use crate::encoders::query::{ImageQueryEncoder, QueryImage, TextQueryEncoder};
-use crate::search::{self, Hit, MAX_TOP_K, PERMILLE_RANGE, Threshold};
+use crate::search::{self, Hit, MAX_TOP_K, PERMILLE_RANGE, QueryPart, Threshold};
 
 mod queries;
-use queries::{Download, LoadedCard, TextImagePanel};
+use queries::{Download, LoadedCard, MixPanel, TextImagePanel};
 
 const CANVAS_WIDTH: f64 = 1200.0;
 const CANVAS_HEIGHT: f64 = 600.0;
@@ -52,6 +52,18 @@ struct Timings {
     bytes: u64,
 }
 
+impl Timings {
+    /// Adds the fetch and encode times of one part of a mixed query.
+    fn add(&mut self, part: &Timings) {
+        let sum = |a: Option<f64>, b: Option<f64>| if a.is_none() && b.is_none() { None } else { Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)) };
+        self.fetch = sum(self.fetch, part.fetch);
+        self.encode = sum(self.encode, part.encode);
+        if self.encoder.is_none() {
+            self.encoder.clone_from(&part.encoder);
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum ClickMode {
     Location,
@@ -72,8 +84,10 @@ struct State {
     lat_text: RwSignal<String>,
     lon_text: RwSignal<String>,
     text_text: RwSignal<String>,
-    /// The image of the last image query.
-    image: StoredValue<Option<Rc<QueryImage>>, LocalStorage>,
+    /// The image of the last image query, and its file name.
+    image: StoredValue<Option<(String, Rc<QueryImage>)>, LocalStorage>,
+    /// Weights of the text, image and location parts of a mixed query.
+    mix_weights: RwSignal<[f32; 3]>,
     card: StoredValue<Option<LoadedCard>, LocalStorage>,
     card_summary: RwSignal<Option<String>>,
     /// Loaded encoders: card URL, encoder, and the device label for the status line.
@@ -136,11 +150,11 @@ fn App() -> impl IntoView {
     let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
     let (initial, notices) = params::parse(&search);
     let (lat_text, lon_text) = match &initial.query {
-        Some(Query::Location { lat, lon }) => (lat.to_string(), lon.to_string()),
+        Some(Query::Location { lat, lon }) | Some(Query::Mixed(Mix { location: Some(((lat, lon), _)), .. })) => (lat.to_string(), lon.to_string()),
         _ => (String::new(), String::new()),
     };
     let text_text = match &initial.query {
-        Some(Query::Text(text)) => text.clone(),
+        Some(Query::Text(text)) | Some(Query::Mixed(Mix { text: Some((text, _)), .. })) => text.clone(),
         _ => String::new(),
     };
     let state = State {
@@ -156,6 +170,10 @@ fn App() -> impl IntoView {
         lon_text: RwSignal::new(lon_text),
         text_text: RwSignal::new(text_text),
         image: StoredValue::new_local(None),
+        mix_weights: RwSignal::new(match &initial.query {
+            Some(Query::Mixed(mix)) => [mix.text.as_ref().map_or(0.0, |p| p.1), 0.0, mix.location.map_or(0.0, |p| p.1)],
+            _ => [0.5; 3],
+        }),
         card: StoredValue::new_local(None),
         card_summary: RwSignal::new(None),
         text_encoder: StoredValue::new_local(None),
@@ -294,58 +312,28 @@ async fn run_query(state: State, query: Query) {
     let loaded = state.timings.get_untracked();
     let mut timings = Timings { load: loaded.load, requests: loaded.requests, bytes: loaded.bytes, ..Timings::default() };
 
-    let vector = match &query {
-        Query::Text(_) | Query::Image(_) => match queries::embed_query(state, &query, &mut timings).await {
-            Ok(vector) => vector,
-            Err(message) => {
-                state.fail(format!("{message}{}", kept_results(state)));
-                return;
-            }
-        },
+    let parts = match &query {
+        Query::Text(_) | Query::Image(_) => queries::embed_query(state, &query, &mut timings).await.map(|vector| vec![single_part(vector)]),
         Query::Tile(id) => match table.grid_cell.iter().position(|c| c == id) {
-            Some(index) => table.embeddings.row(index),
-            None => {
-                state.fail(format!("tile {id} is not in dataset {:?}; click a tile on the map or pick one from the results", dataset.id));
-                return;
-            }
+            Some(index) => Ok(vec![single_part(table.embeddings.row(index))]),
+            None => Err(format!("tile {id} is not in dataset {:?}; click a tile on the map or pick one from the results", dataset.id)),
         },
-        Query::Location { lat, lon } => {
-            let Some(weights) = dataset.location_weights.clone() else {
-                state.fail(format!(
-                    "dataset {:?} has no location encoder in this app yet; query by tile instead: set the map click to \"finds tiles like the nearest tile\", or use \"More like this\" on a result",
-                    dataset.id
-                ));
-                return;
-            };
-            let fetch_started = now_ms();
-            let encoder = match location_encoder(state, &weights).await {
-                Ok(encoder) => encoder,
-                Err(message) => {
-                    state.fail(message);
-                    return;
-                }
-            };
-            timings.fetch = Some(now_ms() - fetch_started);
-            let encode_started = now_ms();
-            match encoder.embed(&[(*lat, *lon)]).await {
-                Ok(mut rows) => {
-                    timings.encode = Some(now_ms() - encode_started);
-                    timings.encoder = Some(EncoderDevice::cpu().label());
-                    rows.remove(0)
-                }
-                Err(error) => {
-                    state.fail(format!("{error}{}", kept_results(state)));
-                    return;
-                }
-            }
+        Query::Location { lat, lon } => embed_location(state, &dataset, (*lat, *lon), &mut timings).await.map(|vector| vec![single_part(vector)]),
+        Query::Mixed(mix) => mixed_parts(state, &dataset, mix, &mut timings).await,
+    };
+    let parts = match parts {
+        Ok(parts) => parts,
+        Err(message) => {
+            state.fail(format!("{message}{}", kept_results(state)));
+            return;
         }
     };
 
     let score_started = now_ms();
-    let scores = match table.embeddings.cosine_scores(&vector) {
+    let scores = match table.embeddings.mixed_scores(&parts) {
         Ok(scores) => scores,
         Err(error) => {
-            state.fail(error.to_string());
+            state.fail(format!("{error}{}", kept_results(state)));
             return;
         }
     };
@@ -358,6 +346,52 @@ async fn run_query(state: State, query: Query) {
     state.query.set(Some(query));
     state.scores.set(Some(Rc::new(scores)));
     state.update_url();
+}
+
+/// A query of one part: its scores are its cosine similarities.
+fn single_part(vector: Vec<f32>) -> QueryPart {
+    QueryPart { label: "the query".to_string(), vector, weight: 1.0 }
+}
+
+/// Embeds a location with the dataset's location encoder.
+async fn embed_location(state: State, dataset: &Dataset, (lat, lon): (f64, f64), timings: &mut Timings) -> Result<Vec<f32>, String> {
+    let Some(weights) = dataset.location_weights.clone() else {
+        return Err(format!(
+            "dataset {:?} has no location encoder in this app yet; query by tile instead: set the map click to \"finds tiles like the nearest tile\", or use \"More like this\" on a result",
+            dataset.id
+        ));
+    };
+    let fetch_started = now_ms();
+    let encoder = location_encoder(state, &weights).await?;
+    timings.fetch = Some(timings.fetch.unwrap_or(0.0) + now_ms() - fetch_started);
+    let encode_started = now_ms();
+    let mut rows = encoder.embed(&[(lat, lon)]).await.map_err(|error| error.to_string())?;
+    timings.encode = Some(timings.encode.unwrap_or(0.0) + now_ms() - encode_started);
+    timings.encoder.get_or_insert_with(|| EncoderDevice::cpu().label());
+    Ok(rows.remove(0))
+}
+
+/// Embeds each part of a mixed query that has a weight above 0.
+async fn mixed_parts(state: State, dataset: &Dataset, mix: &Mix, timings: &mut Timings) -> Result<Vec<QueryPart>, String> {
+    let mut parts = Vec::new();
+    let mut add = |label: String, vector: Vec<f32>, weight: f32| parts.push(QueryPart { label, vector, weight });
+    if let Some((text, weight)) = mix.text.clone().filter(|(_, w)| *w > 0.0) {
+        let mut part_timings = Timings::default();
+        let vector = queries::embed_query(state, &Query::Text(text.clone()), &mut part_timings).await?;
+        timings.add(&part_timings);
+        add(format!("the text {text:?}"), vector, weight);
+    }
+    if let Some((name, weight)) = mix.image.clone().filter(|(_, w)| *w > 0.0) {
+        let mut part_timings = Timings::default();
+        let vector = queries::embed_query(state, &Query::Image(name.clone()), &mut part_timings).await?;
+        timings.add(&part_timings);
+        add(format!("the image {name}"), vector, weight);
+    }
+    if let Some((point, weight)) = mix.location.filter(|(_, w)| *w > 0.0) {
+        let vector = embed_location(state, dataset, point, timings).await?;
+        add(format!("the location ({}, {})", point.0, point.1), vector, weight);
+    }
+    Ok(parts)
 }
 
 /// Returns the suffix of a query error message that reports whether earlier results stay on screen.
@@ -376,19 +410,23 @@ async fn location_encoder(state: State, weights: &str) -> Result<Rc<LocationEnco
     Ok(encoder)
 }
 
+/// Reads the latitude and longitude fields.
+fn location_fields(state: State) -> Result<(f64, f64), String> {
+    let (lat_text, lon_text) = (state.lat_text.get_untracked(), state.lon_text.get_untracked());
+    match (lat_text.trim().parse::<f64>(), lon_text.trim().parse::<f64>()) {
+        (Ok(lat), Ok(lon)) if lat.is_finite() && lon.is_finite() && lat.abs() <= 90.0 && lon.abs() <= 180.0 => Ok((lat, lon)),
+        (Ok(lat), Ok(lon)) if lat.is_finite() && lon.is_finite() => {
+            Err(format!("({lat}, {lon}) is not on Earth: latitude must be within ±90 and longitude within ±180"))
+        }
+        _ => Err(format!("latitude {lat_text:?} and longitude {lon_text:?} must both be numbers in degrees, such as -4 and -63")),
+    }
+}
+
 /// Parses the latitude/longitude fields and runs a location query.
 fn submit_location(state: State) {
-    let (lat_text, lon_text) = (state.lat_text.get_untracked(), state.lon_text.get_untracked());
-    let lat = lat_text.trim().parse::<f64>();
-    let lon = lon_text.trim().parse::<f64>();
-    match (lat, lon) {
-        (Ok(lat), Ok(lon)) if lat.is_finite() && lon.is_finite() && lat.abs() <= 90.0 && lon.abs() <= 180.0 => {
-            spawn_local(run_query(state, Query::Location { lat, lon }));
-        }
-        (Ok(lat), Ok(lon)) if lat.is_finite() && lon.is_finite() => {
-            state.fail(format!("({lat}, {lon}) is not on Earth: latitude must be within ±90 and longitude within ±180"));
-        }
-        _ => state.fail(format!("latitude {lat_text:?} and longitude {lon_text:?} must both be numbers in degrees, such as -4 and -63")),
+    match location_fields(state) {
+        Ok((lat, lon)) => spawn_local(run_query(state, Query::Location { lat, lon })),
+        Err(message) => state.fail(message),
     }
 }
 
@@ -464,6 +502,7 @@ fn QueryPanel() -> impl IntoView {
                 </fieldset>
             </Show>
             <TextImagePanel/>
+            <MixPanel/>
             <ThresholdControls/>
         </section>
     }
@@ -550,9 +589,10 @@ fn MapCanvas() -> impl IntoView {
         let threshold = threshold.get();
         let query_point = match state.query.get() {
             Some(Query::Location { lat, lon }) => Some((lat, lon)),
+            Some(Query::Mixed(Mix { location: Some((point, weight)), .. })) if weight > 0.0 => Some(point),
             Some(Query::Tile(id)) => table.as_ref().and_then(|t| t.grid_cell.iter().position(|c| *c == id).map(|i| (f64::from(t.lat[i]), f64::from(t.lon[i])))),
             // Text and image queries have no place on the map.
-            Some(Query::Text(_) | Query::Image(_)) | None => None,
+            Some(Query::Text(_) | Query::Image(_) | Query::Mixed(_)) | None => None,
         };
         let Some(canvas) = canvas_ref.get() else { return };
         let started = now_ms();
@@ -710,6 +750,7 @@ fn Results() -> impl IntoView {
             }
             Some(Query::Text(text)) => format!("Tiles most similar to the text {text:?}"),
             Some(Query::Image(name)) => format!("Tiles most similar to the image {name}"),
+            Some(Query::Mixed(mix)) => format!("Tiles most similar to the mix of {}", mix.describe()),
             None => {
                 let dataset = state.catalog.with(|c| c.as_ref().and_then(|c| c.dataset(&state.dataset_id.get()).cloned()));
                 let takes = |kind: &str| dataset.as_ref().is_some_and(|d| d.takes(kind));

@@ -1,8 +1,9 @@
 //! The query as URL parameters, so that a link reproduces a search:
 //! `?dataset=demo&lat=-4&lon=-63&permille=7&k=10`, or `&tile=337U_1155R` or `&text=…` instead
-//! of a location. Image queries are not put in the link.
+//! of a location. A mixed query adds a weight to each part: `&text=…&text_weight=0.6&lat=…&lon=…
+//! &location_weight=0.4`. Images are not put in the link.
 
-use crate::search::{DEFAULT_PERMILLE, DEFAULT_TOP_K, MAX_TOP_K, PERMILLE_RANGE};
+use crate::search::{DEFAULT_PERMILLE, DEFAULT_TOP_K, MAX_PART_WEIGHT, MAX_TOP_K, PERMILLE_RANGE};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Query {
@@ -11,6 +12,35 @@ pub enum Query {
     Text(String),
     /// An image the user gave, named by its file name; the pixels stay in memory.
     Image(String),
+    /// A weighted mix of a text, an image and a location.
+    Mixed(Mix),
+}
+
+/// The parts of a mixed query with their weights (0 to [`MAX_PART_WEIGHT`]); a part that is
+/// `None` is not in the mix.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Mix {
+    pub text: Option<(String, f32)>,
+    /// The image of the last image query, by file name.
+    pub image: Option<(String, f32)>,
+    pub location: Option<((f64, f64), f32)>,
+}
+
+impl Mix {
+    /// The mix in words, such as `text "glacier" × 0.6 + location (46.5, 8) × 0.4`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some((text, weight)) = &self.text {
+            parts.push(format!("text {text:?} × {weight}"));
+        }
+        if let Some((name, weight)) = &self.image {
+            parts.push(format!("image {name} × {weight}"));
+        }
+        if let Some(((lat, lon), weight)) = &self.location {
+            parts.push(format!("location ({lat}, {lon}) × {weight}"));
+        }
+        parts.join(" + ")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +76,7 @@ pub fn parse(search: &str) -> (Params, Vec<String>) {
     let mut params = Params::default();
     let mut messages = Vec::new();
     let (mut lat, mut lon, mut tile, mut text) = (None, None, None, None);
+    let (mut text_weight, mut location_weight) = (None, None);
     // A coordinate that is present but not a number has been reported already.
     let mut unreadable = false;
     for (key, value) in form_urlencoded::parse(search.trim_start_matches('?').as_bytes()) {
@@ -63,6 +94,8 @@ pub fn parse(search: &str) -> (Params, Vec<String>) {
             }
             "tile" if !value.is_empty() => tile = Some(value),
             "text" if !value.is_empty() => text = Some(value),
+            "text_weight" => text_weight = parse_weight(&key, &value, &mut messages),
+            "location_weight" => location_weight = parse_weight(&key, &value, &mut messages),
             "encoder" => match value.as_str() {
                 "cpu" => params.encoder = EncoderChoice::Cpu,
                 "auto" | "" => params.encoder = EncoderChoice::Auto,
@@ -89,6 +122,23 @@ pub fn parse(search: &str) -> (Params, Vec<String>) {
             _ => {}
         }
     }
+    if text_weight.is_some() || location_weight.is_some() {
+        let location = match (lat, lon) {
+            (Some(lat), Some(lon)) if lat.abs() <= 90.0 && lon.abs() <= 180.0 => Some((lat, lon)),
+            (Some(lat), Some(lon)) => {
+                messages.push(format!("the location ({lat}, {lon}) in the link is not on Earth (latitude within ±90, longitude within ±180); it was left out of the mix"));
+                None
+            }
+            _ => None,
+        };
+        let mix = Mix { text: text.zip(text_weight), image: None, location: location.zip(location_weight) };
+        if mix.text.is_none() && mix.location.is_none() {
+            messages.push("the link gives weights for a mixed query but not the text or location they weigh; it was ignored".to_string());
+        } else {
+            params.query = Some(Query::Mixed(mix));
+        }
+        return (params, messages);
+    }
     params.query = match (tile, text, lat, lon) {
         (Some(tile), _, _, _) => Some(Query::Tile(tile)),
         (None, Some(text), _, _) => Some(Query::Text(text)),
@@ -107,6 +157,15 @@ pub fn parse(search: &str) -> (Params, Vec<String>) {
         (None, None, _, _) => None,
     };
     (params, messages)
+}
+
+fn parse_weight(key: &str, value: &str, messages: &mut Vec<String>) -> Option<f32> {
+    let number = parse_number(key, value, messages)?;
+    let clamped = number.clamp(0.0, f64::from(MAX_PART_WEIGHT));
+    if clamped != number {
+        messages.push(format!("{key}={value} in the link is outside 0–{MAX_PART_WEIGHT}; using {clamped}"));
+    }
+    Some(clamped as f32)
 }
 
 fn parse_number(key: &str, value: &str, messages: &mut Vec<String>) -> Option<f64> {
@@ -139,6 +198,17 @@ impl Params {
             }
             Some(Query::Text(text)) => {
                 out.append_pair("text", text);
+            }
+            Some(Query::Mixed(mix)) => {
+                if let Some((text, weight)) = &mix.text {
+                    out.append_pair("text", text);
+                    out.append_pair("text_weight", &weight.to_string());
+                }
+                if let Some(((lat, lon), weight)) = &mix.location {
+                    out.append_pair("lat", &format!("{lat}"));
+                    out.append_pair("lon", &format!("{lon}"));
+                    out.append_pair("location_weight", &weight.to_string());
+                }
             }
             Some(Query::Image(_)) | None => {}
         }
@@ -180,6 +250,31 @@ mod tests {
     fn image_query_stays_out_of_link() {
         let params = Params { query: Some(Query::Image("chip.png".to_string())), ..Params::default() };
         assert!(!params.to_query_string().contains("chip"));
+    }
+
+    #[test]
+    fn mixed_link_round_trips() {
+        let (params, messages) = parse("?dataset=satclip&text=glacier&text_weight=0.6&lat=46.5&lon=8&location_weight=0.4");
+        assert!(messages.is_empty(), "{messages:?}");
+        let mix = Mix { text: Some(("glacier".to_string(), 0.6)), image: None, location: Some(((46.5, 8.0), 0.4)) };
+        assert_eq!(params.query, Some(Query::Mixed(mix.clone())));
+        assert_eq!(parse(&params.to_query_string()).0, params);
+        assert_eq!(mix.describe(), "text \"glacier\" × 0.6 + location (46.5, 8) × 0.4");
+
+        // The image part stays out of the link.
+        let with_image = Params { query: Some(Query::Mixed(Mix { image: Some(("chip.png".to_string(), 0.5)), ..mix })), ..Params::default() };
+        assert!(!with_image.to_query_string().contains("chip"));
+    }
+
+    #[test]
+    fn bad_mixed_links_are_reported() {
+        let (params, messages) = parse("?text=glacier&text_weight=3");
+        assert_eq!(params.query, Some(Query::Mixed(Mix { text: Some(("glacier".to_string(), 1.0)), ..Mix::default() })));
+        assert_eq!(messages, ["text_weight=3 in the link is outside 0–1; using 1"]);
+        let (params, messages) = parse("?location_weight=0.5&lat=100&lon=0");
+        assert_eq!(params.query, None);
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].contains("not on Earth") && messages[1].contains("weights for a mixed query"), "{messages:?}");
     }
 
     #[test]

@@ -519,7 +519,7 @@ async function testTextAndImageQueries({ browser: defaultBrowser, server, option
     if (backend === 'webgpu') {
       assert.ok(deviceStatus.includes('encoder on WebGPU'), `the status line should say the encoder ran on WebGPU: ${deviceStatus}`);
     } else {
-      assert.ok(deviceStatus.includes('encoder on CPU (burn ndarray); WebGPU is not used:'), `the status line should announce the CPU fallback: ${deviceStatus}`);
+      assert.ok(deviceStatus.includes('encoder on CPU (burn ndarray); WebGPU is not used: the browser has no WebGPU adapter'), `the status line should announce the CPU fallback: ${deviceStatus}`);
     }
     await page.screenshot({ path: artifactPath(`image-query-${backend}.png`), fullPage: true });
 
@@ -539,6 +539,35 @@ async function testTextAndImageQueries({ browser: defaultBrowser, server, option
     const url = new URL(page.url());
     assert.equal(url.searchParams.get('text'), TEXT_PROMPT, `the link should carry the prompt: ${page.url()}`);
     await page.screenshot({ path: artifactPath(`text-query-${backend}.png`), fullPage: true });
+
+    // Mixed query, 0.7 × the prompt + 0.3 × the last image (example2.png): each tile's score is
+    // the weighted mean of its native text and image scores. The dataset has 3 tiles, so k=3
+    // gives every tile's score.
+    const weights = { text: 0.7, image: 0.3 };
+    for (const [kind, weight] of Object.entries(weights)) {
+      await page.$eval(`#mix-${kind}`, (input, value) => {
+        input.value = String(value);
+        input.dispatchEvent(new Event('input', { bubbles: true }));
+      }, weight);
+    }
+    await page.click('#search-mix');
+    await waitForHeading(page, 'the mix of');
+    rows = await readResultRows(page);
+    const nativeImage = JSON.parse((await run(options.eee, [
+      'search', join(dir, 'siglip/index.parquet'), '--image', join(EXAMPLES, 'example2.png'), ...modelArgs, '--k', '3',
+    ])).stdout).results;
+    const scoreOf = (results, cell) => results.find((row) => row.grid_cell === cell).score;
+    const expectedMix = native
+      .map((row) => ({ cell: row.grid_cell, score: (weights.text * row.score + weights.image * scoreOf(nativeImage, row.grid_cell)) / (weights.text + weights.image) }))
+      .sort((a, b) => b.score - a.score);
+    assert.deepEqual(rows.map((row) => row.cellId), expectedMix.map((row) => row.cell), `mixed ranking differs from the weighted native scores: ${formatRows(rows)}`);
+    for (let i = 0; i < rows.length; i++) {
+      assert.ok(Math.abs(rows[i].score - expectedMix[i].score) < 1e-4, `mix rank ${i + 1}: browser score ${rows[i].score}, expected ${expectedMix[i].score}`);
+    }
+    const mixUrl = new URL(page.url());
+    assert.equal(mixUrl.searchParams.get('text_weight'), '0.7', `the link should carry the text weight: ${page.url()}`);
+    assert.ok(!page.url().includes('example2'), `the link should not name the image: ${page.url()}`);
+    await page.screenshot({ path: artifactPath(`mixed-query-${backend}.png`), fullPage: true });
 
     // A file that is not an image: a message names it, and the results stay.
     await page.setInputFiles('#image-input', { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not an image') });
@@ -596,9 +625,10 @@ async function testTextAndImageQueries({ browser: defaultBrowser, server, option
     await page.selectOption('#dataset', siglip.entry.id);
     await page.waitForFunction((name) => (document.querySelector('#model-summary')?.textContent ?? '').includes(name), siglip.card.name, { timeout: LOAD_TIMEOUT_MS });
 
-    // Second visit in the same browser profile: the weights come from Cache Storage.
+    // Second visit in the same browser profile: the weights come from Cache Storage. On the
+    // WebGPU browser the link asks for the CPU, which the status line confirms.
     weightRequests.length = 0;
-    await page.goto(link);
+    await page.goto(backend === 'webgpu' ? `${link}&encoder=cpu` : link);
     await page.waitForSelector('#model-summary', { timeout: LOAD_TIMEOUT_MS });
     await page.setInputFiles('#image-input', join(EXAMPLES, 'example1.png'));
     await waitForHeading(page, 'example1.png');
@@ -607,6 +637,9 @@ async function testTextAndImageQueries({ browser: defaultBrowser, server, option
     assert.deepEqual(weightRequests, [], 'the second visit should read the weights from Cache Storage, not the network');
     const status = await page.locator('p#status').textContent();
     assert.ok(status.includes('weights from the browser cache'), `the status line should say the weights came from the cache: ${status}`);
+    if (backend === 'webgpu') {
+      assert.ok(status.includes('encoder on CPU (burn ndarray) (encoder=cpu in the link)'), `the link's encoder=cpu should move the encoder to the CPU: ${status}`);
+    }
   } finally {
     await context?.close();
     if (browser !== defaultBrowser) {

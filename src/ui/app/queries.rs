@@ -18,7 +18,8 @@ use crate::encoders::query::{QueryImage, decode_query_image};
 use crate::encoders::query::{ImageQueryEncoder, QueryError, TextQueryEncoder};
 use crate::encoders::weights::WeightsError;
 use crate::ui::loader::{self, Origin};
-use crate::ui::params::{EncoderChoice, Query};
+use crate::search::MAX_PART_WEIGHT;
+use crate::ui::params::{EncoderChoice, Mix, Query};
 
 /// The model card of the current dataset, with the URL its own URLs resolve against.
 #[derive(Clone)]
@@ -197,8 +198,8 @@ pub(super) async fn embed_query(state: State, query: &Query, timings: &mut Timin
     let started = now_ms();
     let image = match query {
         Query::Text(_) => None,
-        Query::Image(name) => Some((name, current_image(state).ok_or_else(|| format!("the image {name:?} is no longer in memory: choose it again"))?)),
-        Query::Location { .. } | Query::Tile(_) => return Err("this query kind is not embedded by the text and image encoders".to_string()),
+        Query::Image(name) => Some((name, current_image(state, name).ok_or_else(|| format!("the image {name:?} is no longer in memory: choose it again"))?)),
+        Query::Location { .. } | Query::Tile(_) | Query::Mixed(_) => return Err("this query kind is not embedded by the text and image encoders".to_string()),
     };
     loop {
         let (result, label) = match (query, &image) {
@@ -262,7 +263,7 @@ pub(super) async fn submit_image_bytes(state: State, name: String, bytes: &[u8])
     };
     match decode_query_image(&loaded.card, bytes) {
         Ok(image) => {
-            state.image.set_value(Some(Rc::new(image)));
+            state.image.set_value(Some((name.clone(), Rc::new(image))));
             run_query(state, Query::Image(name)).await;
         }
         Err(error) => state.fail(format!("the image {name:?} cannot be used: {error}")),
@@ -281,9 +282,90 @@ async fn submit_example(state: State, title: String, url: String) {
     }
 }
 
-/// Returns the image of the last image query.
-pub(super) fn current_image(state: State) -> Option<Rc<QueryImage>> {
-    state.image.get_value()
+/// Returns the image of the last image query if it is the one named `name`.
+fn current_image(state: State, name: &str) -> Option<Rc<QueryImage>> {
+    state.image.get_value().filter(|(current, _)| current == name).map(|(_, image)| image)
+}
+
+/// Weights of a mixed query: from 0 to this, in these steps.
+const WEIGHT_STEP: f32 = 0.05;
+
+/// A mixed query: a weight for each kind of query the dataset takes, over the prompt, the last
+/// image and the latitude and longitude fields. Shown when the dataset takes two kinds or more.
+#[component]
+pub(super) fn MixPanel() -> impl IntoView {
+    let state = expect_context::<State>();
+    let dataset_takes = move |kind: &str| state.catalog.with(|c| c.as_ref().and_then(|c| c.dataset(&state.dataset_id.get())).is_some_and(|d| d.takes(kind)));
+    let kinds = move || ["text", "image", "location"].into_iter().enumerate().filter(|(_, kind)| dataset_takes(kind)).collect::<Vec<_>>();
+    let submit = move || {
+        match build_mix(state, &kinds()) {
+            Ok(mix) => spawn_local(run_query(state, Query::Mixed(mix))),
+            Err(message) => state.fail(message),
+        }
+    };
+    view! {
+        <Show when=move || { kinds().len() >= 2 }>
+            <form class="mix-query" id="mix-query" on:submit=move |ev| {
+                ev.prevent_default();
+                submit();
+            }>
+                <span>"Mix: "</span>
+                {move || kinds().into_iter().map(|(index, kind)| {
+                    let source = match kind {
+                        "text" => "the prompt",
+                        "image" => "the last image",
+                        _ => "latitude and longitude",
+                    };
+                    view! {
+                        <label class="mix-weight">{format!("{kind} ({source}) ")}
+                            <input type="range" id=format!("mix-{kind}") min="0" max=MAX_PART_WEIGHT.to_string() step=WEIGHT_STEP.to_string()
+                                prop:value=move || state.mix_weights.get()[index].to_string()
+                                on:input=move |ev| {
+                                    if let Ok(value) = event_target_value(&ev).parse::<f32>() {
+                                        state.mix_weights.update(|w| w[index] = value.clamp(0.0, MAX_PART_WEIGHT));
+                                    }
+                                }/>
+                            <output>{move || format!("{:.2}", state.mix_weights.get()[index])}</output>
+                        </label>
+                    }
+                }).collect_view()}
+                <button id="search-mix" type="submit" disabled=move || state.busy.get()>"Search the mix"</button>
+                <span class="hint">" Scores are the weighted mean of each part's cosine similarity."</span>
+            </form>
+        </Show>
+    }
+}
+
+/// Builds the mixed query from the inputs; a part with a weight needs its input.
+fn build_mix(state: State, kinds: &[(usize, &str)]) -> Result<Mix, String> {
+    let weights = state.mix_weights.get_untracked();
+    let mut mix = Mix::default();
+    for &(index, kind) in kinds {
+        let weight = weights[index];
+        if weight <= 0.0 {
+            continue;
+        }
+        match kind {
+            "text" => {
+                let text = state.text_text.get_untracked();
+                if text.trim().is_empty() {
+                    return Err(format!("the mix gives the text a weight of {weight}, but the prompt is empty: type a description or set its weight to 0"));
+                }
+                mix.text = Some((text, weight));
+            }
+            "image" => {
+                let Some((name, _)) = state.image.get_value() else {
+                    return Err(format!("the mix gives the image a weight of {weight}, but no image is loaded: choose, drop or paste one first, or set its weight to 0"));
+                };
+                mix.image = Some((name, weight));
+            }
+            _ => mix.location = Some((super::location_fields(state)?, weight)),
+        }
+    }
+    if mix.text.is_none() && mix.image.is_none() && mix.location.is_none() {
+        return Err("every part of the mix has weight 0: move at least one slider above 0".to_string());
+    }
+    Ok(mix)
 }
 
 fn first_file(files: Option<web_sys::FileList>) -> Option<web_sys::File> {

@@ -90,6 +90,10 @@ struct State {
     mix_weights: RwSignal<[f32; 3]>,
     card: StoredValue<Option<LoadedCard>, LocalStorage>,
     card_summary: RwSignal<Option<String>>,
+    /// The models of the catalog's datasets, for the model picker.
+    models: RwSignal<Vec<queries::ModelChoice>>,
+    /// The model card the dataset list is narrowed to; empty for every dataset.
+    model_filter: RwSignal<String>,
     /// Loaded encoders: card URL, encoder, and the device label for the status line.
     text_encoder: StoredValue<Option<(String, Rc<TextQueryEncoder>, String)>, LocalStorage>,
     image_encoder: StoredValue<Option<(String, Rc<ImageQueryEncoder>, String)>, LocalStorage>,
@@ -176,6 +180,8 @@ fn App() -> impl IntoView {
         }),
         card: StoredValue::new_local(None),
         card_summary: RwSignal::new(None),
+        models: RwSignal::new(Vec::new()),
+        model_filter: RwSignal::new(String::new()),
         text_encoder: StoredValue::new_local(None),
         image_encoder: StoredValue::new_local(None),
         encoder_choice: StoredValue::new(initial.encoder),
@@ -230,6 +236,7 @@ async fn start(state: State, query: Option<Query>) {
             };
             state.dataset_id.set(chosen);
             state.catalog.set(Some(catalog));
+            spawn_local(queries::load_model_choices(state));
         }
         Err(message) => {
             state.fail(message);
@@ -453,21 +460,52 @@ fn QueryPanel() -> impl IntoView {
     let tile_count = move || state.table.with(|t| t.as_ref().map(|t| t.len()));
     let takes_location = move || state.catalog.with(|c| c.as_ref().and_then(|c| c.dataset(&state.dataset_id.get())).is_some_and(|d| d.takes("location")));
 
+    let choose_dataset = move |id: String| {
+        state.dataset_id.set(id);
+        state.query.set(None);
+        state.update_url();
+        spawn_local(load_dataset(state));
+    };
+    let shown_datasets = move || {
+        let filter = state.model_filter.get();
+        datasets().into_iter().filter(|d| filter.is_empty() || d.model_card.as_deref() == Some(filter.as_str())).collect::<Vec<_>>()
+    };
+
     view! {
         <section class="panel" aria-label="Query">
+            <Show when=move || !state.models.with(Vec::is_empty)>
+                <label>
+                    "Model "
+                    <select
+                        id="model"
+                        prop:value=move || state.model_filter.get()
+                        on:change=move |ev| {
+                            let card = event_target_value(&ev);
+                            state.model_filter.set(card.clone());
+                            let current = state.dataset().and_then(|d| d.model_card);
+                            if !card.is_empty() && current.as_deref() != Some(card.as_str())
+                                && let Some(first) = datasets().into_iter().find(|d| d.model_card.as_deref() == Some(card.as_str()))
+                            {
+                                choose_dataset(first.id);
+                            }
+                        }
+                    >
+                        <option value="">"Any model"</option>
+                        {move || state.models.get().into_iter().map(|m| {
+                            let selected = m.card == state.model_filter.get_untracked();
+                            view! { <option value=m.card.clone() selected=selected>{m.label.clone()}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+            </Show>
             <label>
                 "Dataset "
                 <select
                     id="dataset"
                     prop:value=move || state.dataset_id.get()
-                    on:change=move |ev| {
-                        state.dataset_id.set(event_target_value(&ev));
-                        state.query.set(None);
-                        state.update_url();
-                        spawn_local(load_dataset(state));
-                    }
+                    on:change=move |ev| choose_dataset(event_target_value(&ev))
                 >
-                    {move || datasets().into_iter().map(|d| {
+                    {move || shown_datasets().into_iter().map(|d| {
                         let selected = d.id == state.dataset_id.get_untracked();
                         view! { <option value=d.id.clone() selected=selected>{d.title.clone()}</option> }
                     }).collect_view()}

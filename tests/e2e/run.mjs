@@ -466,12 +466,11 @@ async function prepareTinyModel(eee, dir, model, queries, sources = INDEXED_EXAM
  * image must find its own tile with a score of about 1 for SigLIP, FarSLIP and DINOv2, and a
  * SigLIP text query must give the ranking and scores of `eee search --text`. A file that is not
  * an image must get a message naming it, and a second visit must load the weights from Cache
- * Storage.
- */
-/**
- * Runs every tower in the browser on `backend`: 'cpu' in the default browser, which has no WebGPU
- * adapter, so the app must fall back and say so; 'webgpu' in a browser with Chromium's software
- * WebGPU adapter.
+ * Storage. A mixed query must score each tile as the weighted mean of its native text and image
+ * scores, and the model picker must list each model with its download sizes.
+ *
+ * `backend` is 'cpu' for the default browser, which has no WebGPU adapter, so the app must fall
+ * back to the CPU and say so; 'webgpu' for a browser with Chromium's software WebGPU adapter.
  */
 async function testTextAndImageQueries({ browser: defaultBrowser, server, options }, backend) {
   const dir = await mkdtemp(join(tmpdir(), 'eee-e2e-encoders-'));
@@ -624,6 +623,23 @@ async function testTextAndImageQueries({ browser: defaultBrowser, server, option
     // Back on the first dataset, whose card is already loaded, the model summary shows again.
     await page.selectOption('#dataset', siglip.entry.id);
     await page.waitForFunction((name) => (document.querySelector('#model-summary')?.textContent ?? '').includes(name), siglip.card.name, { timeout: LOAD_TIMEOUT_MS });
+
+    // The model picker lists each model with the download sizes from its card, and choosing
+    // one narrows the dataset list to that model's datasets.
+    const megabytes = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+    const expectedLabels = [siglip, farslip, dinov2, satclip].map(({ card }) => [
+      card.name,
+      ...(card.towers.text ? [`text encoder ${megabytes(card.towers.text.weights.download_bytes)}`] : []),
+      `image encoder ${megabytes(card.towers.image.weights.download_bytes)}`,
+    ].join(' · '));
+    const modelLabels = await page.$$eval('#model option', (options) => options.map((option) => option.textContent));
+    assert.deepEqual(modelLabels, ['Any model', ...expectedLabels], 'the model picker should list every model with its download sizes');
+    await page.selectOption('#model', dinov2.entry.model_card);
+    await page.waitForFunction((name) => (document.querySelector('#model-summary')?.textContent ?? '').includes(name), dinov2.card.name, { timeout: LOAD_TIMEOUT_MS });
+    assert.equal(await page.$eval('#dataset', (select) => select.value), dinov2.entry.id, 'choosing a model should select its dataset');
+    assert.deepEqual(await page.$$eval('#dataset option', (options) => options.map((option) => option.value)), [dinov2.entry.id], 'the dataset list should show only that model\'s datasets');
+    await page.selectOption('#model', '');
+    assert.equal((await page.$$('#dataset option')).length, 4, '"Any model" should list every dataset again');
 
     // Second visit in the same browser profile: the weights come from Cache Storage. On the
     // WebGPU browser the link asks for the CPU, which the status line confirms.

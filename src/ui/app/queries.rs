@@ -71,14 +71,53 @@ pub(super) async fn card(state: State) -> Result<LoadedCard, String> {
 
 /// Describes the model and what each tower downloads, in one line.
 fn summary(card: &ModelCard) -> String {
-    let mut parts = vec![format!("Model: {}", card.name)];
+    format!("Model: {} (downloaded on first use, then cached in this browser)", model_label(card))
+}
+
+/// The model's name and each tower's download size.
+fn model_label(card: &ModelCard) -> String {
+    let mut parts = vec![card.name.clone()];
     if let Some(text) = &card.towers.text {
         parts.push(format!("text encoder {}", megabytes(text.weights.download_bytes)));
     }
     if let Some(image) = &card.towers.image {
         parts.push(format!("image encoder {}", megabytes(image.weights.download_bytes)));
     }
-    format!("{} (downloaded on first use, then cached in this browser)", parts.join(" · "))
+    parts.join(" · ")
+}
+
+/// A model in the model picker: its card as the catalog names it, and a label with the
+/// download sizes.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct ModelChoice {
+    pub(super) card: String,
+    pub(super) label: String,
+}
+
+/// Loads every model card the catalog names, for the model picker. The cards are small JSON
+/// files; a card that fails to load is listed with the reason.
+pub(super) async fn load_model_choices(state: State) {
+    let Some(catalog) = state.catalog.get_untracked() else { return };
+    let mut cards: Vec<String> = Vec::new();
+    for card in catalog.datasets.iter().filter_map(|d| d.model_card.clone()) {
+        if !cards.contains(&card) {
+            cards.push(card);
+        }
+    }
+    let catalog_url = state.catalog_url.get_value();
+    let loaded = futures::future::join_all(cards.iter().map(|card| loader::load_card(&catalog_url, card))).await;
+    let choices = cards
+        .into_iter()
+        .zip(loaded)
+        .map(|(card, result)| {
+            let label = match result {
+                Ok((model, _)) => model_label(&model),
+                Err(message) => format!("{card} (its model card could not be loaded: {message})"),
+            };
+            ModelChoice { card, label }
+        })
+        .collect();
+    state.models.set(choices);
 }
 
 async fn tower_bytes(state: State, loaded: &LoadedCard, weights: &crate::encoders::card::WeightsCard, label: String) -> Result<Vec<u8>, String> {

@@ -38,7 +38,13 @@ pub(super) struct Download {
 
 fn megabytes(bytes: u64) -> String {
     let value = bytes as f64 / 1e6;
-    if value < 10.0 { format!("{value:.1} MB") } else { format!("{value:.0} MB") }
+    if value < 10.0 {
+        format!("{value:.1} MB")
+    } else if value < 1000.0 {
+        format!("{value:.0} MB")
+    } else {
+        format!("{:.1} GB", value / 1e3)
+    }
 }
 
 /// Loads the dataset's model card, once per URL.

@@ -1,0 +1,211 @@
+// Latency of the FarSLIP query encoders (full size, random weights) in the built app, in headless
+// Chromium, on burn's CPU backend (wasm) and on WebGPU (Chromium's software adapter).
+//
+//   node tests/e2e/encoder_bench.mjs --eee PATH_TO_EEE_BINARY --dist DIST_DIR [--runs N] [--backends cpu,webgpu]
+//
+// The script writes a FarSLIP checkpoint with random f16 values under the real key names
+// (tests/fixtures/encoders/farslip/full_keys.json), indexes the three example images with it
+// (`eee index`), serves the dataset and the app on 127.0.0.1, and runs N + 1 text and N + 1 image
+// queries in each browser. It reads the encode time from the status line: tokenising or
+// preprocessing, the tower, and reading the embedding back. The first query of each kind also
+// compiles the GPU kernels, so it is reported apart from the median of the others. Prints a
+// Markdown table and writes tests/e2e/artifacts/encoder_bench.json.
+
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+import { LOAD_TIMEOUT_MS, artifactPath, launchBrowser, openPage, parseCommandLine, startServer } from './lib.mjs';
+
+const REPOSITORY = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const EXAMPLES = resolve(REPOSITORY, '../shared/examples');
+const CELLS = { example1: '337U_1155R', example2: '418U_669L', example3: '45D_699L' };
+// Random weights of this spread keep every activation finite through the 12 blocks.
+const WEIGHT_SCALE = 0.02;
+
+async function main() {
+  const options = parseCommandLine(
+    'encoder_bench.mjs',
+    { runs: { type: 'string', default: '3' }, backends: { type: 'string', default: 'cpu,webgpu' } },
+    ' [--runs N] [--backends cpu,webgpu]',
+  );
+  const runs = Number(options.runs);
+  if (!Number.isInteger(runs) || runs < 1) {
+    console.error(`error: --runs must be a whole number of at least 1, got ${options.runs}`);
+    process.exit(2);
+  }
+  const backends = options.backends.split(',');
+  if (backends.length === 0 || !backends.every((backend) => backend === 'cpu' || backend === 'webgpu')) {
+    console.error(`error: --backends takes cpu, webgpu or both, separated by a comma; got ${options.backends}`);
+    process.exit(2);
+  }
+  const dir = await mkdtemp(join(os.tmpdir(), 'eee-encoder-bench-'));
+  const servers = [];
+  const results = [];
+  try {
+    const card = await prepareModel(options.eee, dir);
+    servers.push(await startServer(options.eee, options.dist), await startServer(options.eee, dir));
+    const [app, data] = servers;
+    const link = `${app.url}?catalog=${encodeURIComponent(`${data.url}catalog.json`)}&dataset=farslip-random&k=3`;
+    for (const backend of backends) {
+      const browser = await launchBrowser({ webgpu: backend === 'webgpu' });
+      try {
+        const { context, page } = await openPage(browser, `encoder bench (${backend})`);
+        await page.goto(link);
+        await page.waitForSelector('#model-summary', { timeout: LOAD_TIMEOUT_MS });
+        const text = await timeQueries(page, runs, async (i) => {
+          const prompt = `a river delta with many channels, take ${i}`;
+          await page.fill('#text-query', prompt);
+          await page.click('#search-text');
+          return prompt;
+        });
+        const image = await timeQueries(page, runs, async (i) => {
+          const name = Object.keys(CELLS)[i % 3];
+          await page.setInputFiles('#image-input', join(EXAMPLES, `${name}.png`));
+          return `${name}.png`;
+        });
+        const status = await page.locator('p#status').textContent();
+        const device = status.match(/encoder on ([^·]+)/)?.[1].trim() ?? 'unknown';
+        results.push({ backend, device, tower: 'text (248 tokens)', ...text }, { backend, device, tower: 'image (224 px)', ...image });
+        await context.close();
+      } finally {
+        await browser.close();
+      }
+    }
+    const chromium = await (async () => {
+      const browser = await launchBrowser();
+      const version = browser.version();
+      await browser.close();
+      return version;
+    })();
+    const report = { model: card.name, runs, chromium, cpu: os.cpus()[0]?.model, cores: os.cpus().length, results };
+    await writeFile(artifactPath('encoder_bench.json'), `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`${card.name}, full size, random f16 weights; Chromium ${chromium}; ${report.cores} × ${report.cpu}\n`);
+    console.log('| tower | device | first query | median of next ' + runs + ' |');
+    console.log('|---|---|---|---|');
+    for (const row of results) {
+      console.log(`| ${row.tower} | ${row.device} | ${row.first} ms | ${row.median} ms (${row.rest.join(', ')}) |`);
+    }
+  } finally {
+    for (const server of servers) {
+      await server.stop();
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs `runs + 1` queries started by `submit(i)`, which returns what the results heading will
+ * name, and reads each encode time from the status line.
+ */
+async function timeQueries(page, runs, submit) {
+  const times = [];
+  for (let i = 0; i <= runs; i++) {
+    const named = await submit(i);
+    await page.waitForFunction(
+      (expected) => (document.querySelector('#current-query')?.textContent ?? '').includes(expected) || document.querySelector('#error'),
+      named,
+      { timeout: LOAD_TIMEOUT_MS * 2, polling: 100 },
+    );
+    const error = await page.$('#error');
+    if (error) {
+      throw new Error(`query ${JSON.stringify(named)} failed: ${await error.textContent()}`);
+    }
+    const status = await page.locator('p#status').textContent();
+    const encode = status.match(/encode (\d+) ms/);
+    if (!encode) {
+      throw new Error(`no encode time in the status line: ${status}`);
+    }
+    times.push(Number(encode[1]));
+  }
+  const rest = times.slice(1);
+  const sorted = [...rest].sort((a, b) => a - b);
+  return { first: times[0], median: sorted[Math.floor(sorted.length / 2)], rest };
+}
+
+/** Writes the random checkpoint, the card, the tokenizer and the index; returns the card. */
+async function prepareModel(eee, dir) {
+  const card = JSON.parse(await readFile(join(REPOSITORY, 'models/farslip-vit-b-16.json'), 'utf8'));
+  card.name = 'FarSLIP ViT-B/16 (random weights)';
+  for (const tower of Object.values(card.towers)) {
+    tower.weights.url = 'farslip-random.safetensors';
+    tower.weights.mirrors = [];
+  }
+  card.towers.text.tokenizer.url = 'bpe_simple_vocab_16e6.txt.gz';
+  await writeFile(join(dir, 'card.json'), JSON.stringify(card, null, 2));
+  await copyFile(join(REPOSITORY, 'public/vocab/bpe_simple_vocab_16e6.txt.gz'), join(dir, 'bpe_simple_vocab_16e6.txt.gz'));
+  const keys = JSON.parse(await readFile(join(REPOSITORY, 'tests/fixtures/encoders/farslip/full_keys.json'), 'utf8'));
+  await writeFile(join(dir, 'farslip-random.safetensors'), randomSafetensors(keys));
+
+  const images = [];
+  await mkdir(join(dir, 'chips'));
+  for (const [name, cell] of Object.entries(CELLS)) {
+    const path = join(dir, 'chips', `${cell}.png`);
+    await copyFile(join(EXAMPLES, `${name}.png`), path);
+    images.push(path);
+  }
+  const modelArgs = ['--model', join(dir, 'card.json'), '--weights', join(dir, 'farslip-random.safetensors')];
+  await promisify(execFile)(eee, ['index', ...modelArgs, '--out', join(dir, 'index.parquet'), ...images], { maxBuffer: 1 << 24 });
+  const catalog = {
+    datasets: [{
+      id: 'farslip-random',
+      title: 'Three example images, FarSLIP with random weights (benchmark)',
+      model: card.id,
+      dim: card.embedding_dim,
+      dtype: 'f16',
+      queries: ['tile', 'text', 'image'],
+      model_card: 'card.json',
+      files: [{ url: 'index.parquet' }],
+    }],
+  };
+  await writeFile(join(dir, 'catalog.json'), JSON.stringify(catalog, null, 2));
+  return card;
+}
+
+/** A safetensors file with `keys` ([name, shape] pairs) as f16, uniform in ±WEIGHT_SCALE. */
+function randomSafetensors(keys) {
+  let offset = 0;
+  const header = {};
+  for (const [name, shape] of keys) {
+    const bytes = shape.reduce((a, b) => a * b, 1) * 2;
+    header[name] = { dtype: 'F16', shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let headerText = JSON.stringify(header);
+  headerText += ' '.repeat((8 - (headerText.length % 8)) % 8);
+  const headerBytes = Buffer.from(headerText, 'utf8');
+  const file = Buffer.alloc(8 + headerBytes.length + offset);
+  file.writeBigUInt64LE(BigInt(headerBytes.length), 0);
+  headerBytes.copy(file, 8);
+  const values = new Uint16Array(file.buffer, file.byteOffset + 8 + headerBytes.length, offset / 2);
+  // A fixed seed, so every run times the same weights.
+  let state = 20240;
+  for (let i = 0; i < values.length; i++) {
+    state = (state * 1103515245 + 12345) >>> 0;
+    values[i] = halfBits(((state / 2 ** 32) * 2 - 1) * WEIGHT_SCALE);
+  }
+  return file;
+}
+
+/** IEEE half-precision bits of a small finite `value` (|value| < 65504), rounded to nearest. */
+function halfBits(value) {
+  const sign = value < 0 ? 0x8000 : 0;
+  const magnitude = Math.abs(value);
+  if (magnitude < 2 ** -24) {
+    return sign;
+  }
+  if (magnitude < 2 ** -14) {
+    return sign | Math.round(magnitude / 2 ** -24);
+  }
+  const exponent = Math.floor(Math.log2(magnitude));
+  const mantissa = Math.round((magnitude / 2 ** exponent - 1) * 1024);
+  return mantissa === 1024 ? sign | ((exponent + 16) << 10) : sign | ((exponent + 15) << 10) | mantissa;
+}
+
+main().catch((error) => {
+  console.error(`error: ${error.stack ?? error}`);
+  process.exitCode = 2;
+});

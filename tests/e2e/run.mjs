@@ -146,6 +146,23 @@ function formatRows(rows) {
 }
 
 /** Counts top-‰ pixels and other coloured pixels on the map and checks that both are present. */
+/**
+ * Checks that the browser's ranking and scores equal those of `eee search` with `searchArgs` on
+ * the same index. Both score the same f16 vectors, so a score difference comes from the query
+ * embedding alone.
+ */
+async function assertMatchesNative(eee, rows, searchArgs, label) {
+  const { stdout } = await promisify(execFile)(eee, ['search', ...searchArgs, '--k', String(rows.length)]);
+  const native = JSON.parse(stdout).results;
+  assert.deepEqual(rows.map((row) => row.cellId), native.map((row) => row.grid_cell), `${label}: browser and native rankings differ: ${formatRows(rows)}`);
+  for (let i = 0; i < rows.length; i++) {
+    assert.ok(Math.abs(rows[i].score - native[i].score) < 1e-4, `${label} rank ${i + 1}: browser score ${rows[i].score}, native ${native[i].score}`);
+  }
+  const largest = Math.max(...rows.map((row, i) => Math.abs(row.score - native[i].score)));
+  console.log(`  ${label}: largest score difference from eee search ${largest.toExponential(1)}`);
+  return native;
+}
+
 async function checkMapColours(page) {
   // Drawing runs in an effect after the results render, so the counts are polled briefly.
   let counts;
@@ -513,6 +530,7 @@ async function testTextAndImageQueries({ browser: defaultBrowser, server, option
     let rows = await readResultRows(page);
     assert.equal(rows[0].cellId, INDEXED_EXAMPLES.example2, `the uploaded example2.png should rank its own tile first: ${formatRows(rows)}`);
     assert.ok(rows[0].score > 0.999, `the image's own tile should score about 1 (f16 storage), got ${rows[0].score}`);
+    await assertMatchesNative(options.eee, rows, [join(dir, 'siglip/index.parquet'), '--image', join(EXAMPLES, 'example2.png'), ...modelArgs], 'SigLIP image');
     assert.ok(weightRequests.length > 0, 'the image encoder weights were not requested');
     const deviceStatus = await page.locator('p#status').textContent();
     if (backend === 'webgpu') {
@@ -527,14 +545,9 @@ async function testTextAndImageQueries({ browser: defaultBrowser, server, option
     await page.click('#search-text');
     await waitForHeading(page, TEXT_PROMPT);
     rows = await readResultRows(page);
-    const { stdout } = await run(options.eee, [
-      'search', join(dir, 'siglip/index.parquet'), '--text', TEXT_PROMPT, ...modelArgs, '--tokenizer', join(dir, 'siglip/tokenizer.json'), '--k', '3',
-    ]);
-    const native = JSON.parse(stdout).results;
-    assert.deepEqual(rows.map((row) => row.cellId), native.map((row) => row.grid_cell), `browser and native rankings differ: ${formatRows(rows)}`);
-    for (let i = 0; i < rows.length; i++) {
-      assert.ok(Math.abs(rows[i].score - native[i].score) < 1e-4, `rank ${i + 1}: browser score ${rows[i].score}, native ${native[i].score}`);
-    }
+    const native = await assertMatchesNative(options.eee, rows, [
+      join(dir, 'siglip/index.parquet'), '--text', TEXT_PROMPT, ...modelArgs, '--tokenizer', join(dir, 'siglip/tokenizer.json'),
+    ], 'SigLIP text');
     const url = new URL(page.url());
     assert.equal(url.searchParams.get('text'), TEXT_PROMPT, `the link should carry the prompt: ${page.url()}`);
     await page.screenshot({ path: artifactPath(`text-query-${backend}.png`), fullPage: true });
@@ -582,7 +595,7 @@ async function testTextAndImageQueries({ browser: defaultBrowser, server, option
     assert.equal(rows[0].cellId, INDEXED_EXAMPLES.example3, `the example image should rank its own tile first: ${formatRows(rows)}`);
 
     // The FarSLIP and DINOv2 image towers in the browser.
-    for (const { card, entry } of [farslip, dinov2]) {
+    for (const { card, entry, modelArgs: towerArgs } of [farslip, dinov2]) {
       await page.selectOption('#dataset', entry.id);
       await page.waitForFunction((name) => (document.querySelector('#model-summary')?.textContent ?? '').includes(name), card.name, { timeout: LOAD_TIMEOUT_MS });
       await page.setInputFiles('#image-input', join(EXAMPLES, 'example1.png'));
@@ -590,6 +603,7 @@ async function testTextAndImageQueries({ browser: defaultBrowser, server, option
       rows = await readResultRows(page);
       assert.equal(rows[0].cellId, INDEXED_EXAMPLES.example1, `${card.name}: example1.png should rank its own tile first: ${formatRows(rows)}`);
       assert.ok(rows[0].score > 0.999, `${card.name}: the image's own tile should score about 1 (f16 storage), got ${rows[0].score}`);
+      await assertMatchesNative(options.eee, rows, [join(dir, entry.id.replace('tiny-', ''), 'index.parquet'), '--image', join(EXAMPLES, 'example1.png'), ...towerArgs], card.name);
     }
 
     // FarSLIP's text tower with the real CLIP tokenizer (ftfy, HTML unescaping, BPE) in wasm.
@@ -599,13 +613,9 @@ async function testTextAndImageQueries({ browser: defaultBrowser, server, option
     await page.click('#search-text');
     await waitForHeading(page, CLIP_PROMPT);
     rows = await readResultRows(page);
-    const clipNative = JSON.parse((await run(options.eee, [
-      'search', join(dir, 'farslip/index.parquet'), '--text', CLIP_PROMPT, ...farslip.modelArgs, '--tokenizer', join(dir, 'farslip/bpe_simple_vocab_16e6.txt.gz'), '--k', '3',
-    ])).stdout).results;
-    assert.deepEqual(rows.map((row) => row.cellId), clipNative.map((row) => row.grid_cell), `FarSLIP: browser and native rankings differ: ${formatRows(rows)}`);
-    for (let i = 0; i < rows.length; i++) {
-      assert.ok(Math.abs(rows[i].score - clipNative[i].score) < 1e-4, `FarSLIP rank ${i + 1}: browser score ${rows[i].score}, native ${clipNative[i].score}`);
-    }
+    await assertMatchesNative(options.eee, rows, [
+      join(dir, 'farslip/index.parquet'), '--text', CLIP_PROMPT, ...farslip.modelArgs, '--tokenizer', join(dir, 'farslip/bpe_simple_vocab_16e6.txt.gz'),
+    ], 'FarSLIP text');
 
     // SatCLIP in the browser: the GeoTIFF finds its own tile, and a PNG gets a message.
     await page.selectOption('#dataset', satclip.entry.id);
@@ -615,6 +625,7 @@ async function testTextAndImageQueries({ browser: defaultBrowser, server, option
     rows = await readResultRows(page);
     assert.equal(rows[0].cellId, '418U_669L', `the GeoTIFF should rank its own tile first: ${formatRows(rows)}`);
     assert.ok(rows[0].score > 0.999, `the GeoTIFF's own tile should score about 1 (f16 storage), got ${rows[0].score}`);
+    await assertMatchesNative(options.eee, rows, [join(dir, 'satclip/index.parquet'), '--image', S2_CHIP, ...satclip.modelArgs], 'SatCLIP GeoTIFF');
     await page.setInputFiles('#image-input', join(EXAMPLES, 'example1.png'));
     const bandsError = await waitForErrorText(page, (text) => text.includes('example1.png'), UI_TIMEOUT_MS, 'an error naming example1.png');
     assert.ok(bandsError.includes('13-band'), `a PNG on SatCLIP should ask for a band GeoTIFF: ${bandsError}`);

@@ -42,7 +42,7 @@ impl EncoderDevice {
         matches!(self.backend, Backend::WebGpu { .. })
     }
 
-    /// How the status line names the backend.
+    /// Returns the backend's name for the status line.
     pub fn label(&self) -> String {
         match &self.backend {
             Backend::WebGpu { adapter } if adapter.is_empty() => "WebGPU".to_string(),
@@ -54,7 +54,7 @@ impl EncoderDevice {
 
 /// Sets up burn's wgpu backend on the browser's WebGPU adapter.
 ///
-/// The error says why WebGPU cannot be used, in words for the status line; the caller then
+/// The error message explains, for the status line, why WebGPU cannot be used. The caller then
 /// runs the encoders on [`EncoderDevice::cpu`].
 #[cfg(target_arch = "wasm32")]
 pub async fn webgpu() -> Result<EncoderDevice, String> {
@@ -67,8 +67,8 @@ pub async fn webgpu() -> Result<EncoderDevice, String> {
     if gpu.is_undefined() || gpu.is_null() {
         return Err("this browser does not offer WebGPU (navigator.gpu is missing)".to_string());
     }
-    // Ask for the adapter first: without one, the browser has WebGPU but cannot use a GPU, and
-    // this says so more plainly than wgpu's error would.
+    // Request the adapter first: without one, the browser has WebGPU but cannot use a GPU, and
+    // this message is plainer than wgpu's error.
     let description = browser_adapter(&gpu).await.ok_or("the browser has no WebGPU adapter: its GPU access is disabled or blocklisted (chrome://gpu says why)")?;
     let (device, setup) = Device::wgpu_options()
         .graphics_api(WgpuBackend::WebGpu)

@@ -212,8 +212,8 @@ impl TokenTable {
         self.vocab_size
     }
 
-    /// The rows of `ids`, row-major `[batch, ids.len() / batch]`; an id outside the table is an
-    /// error, not a panic.
+    /// Looks up the rows of `ids`, row-major `[batch, ids.len() / batch]`. An id outside the
+    /// table is an error, not a panic.
     ///
     /// # Shapes
     /// - returns `[batch, context, width]`

@@ -52,7 +52,7 @@ impl<'a> TensorFile<'a> {
         self
     }
 
-    /// Makes [`TensorFile::take`] refuse tensors above `bytes` as f32: the device's limit for one
+    /// Makes [`TensorFile::take`] reject tensors above `bytes` as f32: the device's limit for one
     /// buffer (WebGPU's `maxStorageBufferBindingSize`).
     pub fn with_tensor_limit(mut self, bytes: Option<u64>) -> Self {
         self.tensor_limit = bytes;

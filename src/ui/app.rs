@@ -46,7 +46,7 @@ struct Timings {
     encode: Option<f64>,
     score: Option<f64>,
     draw: Option<f64>,
-    /// Where the query's encoder ran, as the status line says it.
+    /// The device the query's encoder ran on, as shown in the status line.
     encoder: Option<String>,
     requests: u64,
     bytes: u64,
@@ -355,7 +355,7 @@ async fn run_query(state: State, query: Query) {
     state.update_url();
 }
 
-/// A query of one part: its scores are its cosine similarities.
+/// Wraps a single query vector as one part of weight 1, whose scores are its cosine similarities.
 fn single_part(vector: Vec<f32>) -> QueryPart {
     QueryPart { label: "the query".to_string(), vector, weight: 1.0 }
 }

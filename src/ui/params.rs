@@ -27,7 +27,7 @@ pub struct Mix {
 }
 
 impl Mix {
-    /// The mix in words, such as `text "glacier" × 0.6 + location (46.5, 8) × 0.4`.
+    /// Describes the mix in words, such as `text "glacier" × 0.6 + location (46.5, 8) × 0.4`.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
         if let Some((text, weight)) = &self.text {
@@ -54,7 +54,7 @@ pub struct Params {
     pub encoder: EncoderChoice,
 }
 
-/// Where the text and image encoders run, from `encoder=` in the link.
+/// Device choice for the text and image encoders, from `encoder=` in the link.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum EncoderChoice {
     /// WebGPU when the browser has it, the CPU otherwise.
@@ -274,7 +274,8 @@ mod tests {
         let (params, messages) = parse("?location_weight=0.5&lat=100&lon=0");
         assert_eq!(params.query, None);
         assert_eq!(messages.len(), 2, "{messages:?}");
-        assert!(messages[0].contains("not on Earth") && messages[1].contains("weights for a mixed query"), "{messages:?}");
+        assert!(messages[0].contains("not on Earth"), "{messages:?}");
+        assert!(messages[1].contains("weights for a mixed query"), "{messages:?}");
     }
 
     #[test]

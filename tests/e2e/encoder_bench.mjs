@@ -4,9 +4,9 @@
 //   node tests/e2e/encoder_bench.mjs --eee PATH_TO_EEE_BINARY --dist DIST_DIR [--runs N] [--backends cpu,webgpu]
 //
 // The script writes a FarSLIP checkpoint with random f16 values under the real key names
-// (tests/fixtures/encoders/farslip/full_keys.json), indexes the three example images with it
-// (`eee index`), serves the dataset and the app on 127.0.0.1, and runs N + 1 text and N + 1 image
-// queries in each browser. It reads the encode time from the status line: tokenising or
+// (tests/fixtures/encoders/farslip/full_keys.json) and indexes the three example images with it
+// (`eee index`). It serves the dataset and the app on 127.0.0.1 and runs N + 1 text and N + 1
+// image queries in each browser. It reads the encode time from the status line: tokenising or
 // preprocessing, the tower, and reading the embedding back. The first query of each kind also
 // compiles the GPU kernels, so it is reported apart from the median of the others. Prints a
 // Markdown table and writes tests/e2e/artifacts/encoder_bench.json.

@@ -487,7 +487,7 @@ async function prepareTinyModel(eee, dir, model, queries, sources = INDEXED_EXAM
  * scores, and the model picker must list each model with its download sizes.
  *
  * `backend` is 'cpu' for the default browser, which has no WebGPU adapter, so the app must fall
- * back to the CPU and say so; 'webgpu' for a browser with Chromium's software WebGPU adapter.
+ * back to the CPU and announce it; 'webgpu' for a browser with Chromium's software WebGPU adapter.
  */
 async function testTextAndImageQueries({ browser: defaultBrowser, server, options }, backend) {
   const dir = await mkdtemp(join(tmpdir(), 'eee-e2e-encoders-'));
@@ -653,7 +653,7 @@ async function testTextAndImageQueries({ browser: defaultBrowser, server, option
     assert.equal((await page.$$('#dataset option')).length, 4, '"Any model" should list every dataset again');
 
     // Second visit in the same browser profile: the weights come from Cache Storage. On the
-    // WebGPU browser the link asks for the CPU, which the status line confirms.
+    // WebGPU browser the link sets encoder=cpu, which the status line confirms.
     weightRequests.length = 0;
     await page.goto(backend === 'webgpu' ? `${link}&encoder=cpu` : link);
     await page.waitForSelector('#model-summary', { timeout: LOAD_TIMEOUT_MS });

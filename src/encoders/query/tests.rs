@@ -326,13 +326,13 @@ fn full_size_device_tensors_fit_webgpu_default_binding() {
     }
 }
 
-/// The CPU device with a WebGPU-style limit on one tensor, to test the loader's check.
+/// Returns the CPU device with a WebGPU-style limit on one tensor, to test the loader's check.
 fn limited_cpu(limit: u64) -> EncoderDevice {
     EncoderDevice { tensor_limit: Some(limit), ..EncoderDevice::cpu() }
 }
 
 #[test]
-fn device_limit_keeps_token_table_on_host_and_refuses_larger_tensors() {
+fn device_limit_rejects_large_tensors() {
     let card = fixture_card("siglip");
     let Architecture::Siglip(config) = &card.architecture else { panic!("architecture {:?}", card.architecture) };
     let tokenizer = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tokenizers/t5like_unigram.tokenizer.json")).unwrap();

@@ -80,7 +80,7 @@ fn summary(card: &ModelCard) -> String {
     format!("Model: {} (downloaded on first use, then cached in this browser)", model_label(card))
 }
 
-/// The model's name and each tower's download size.
+/// Returns the model's name and each tower's download size.
 fn model_label(card: &ModelCard) -> String {
     let mut parts = vec![card.name.clone()];
     if let Some(text) = &card.towers.text {
@@ -142,7 +142,7 @@ async fn tower_bytes(state: State, loaded: &LoadedCard, weights: &crate::encoder
 pub(super) type PendingDevice = Shared<LocalBoxFuture<'static, (EncoderDevice, String)>>;
 
 /// Returns the text and image encoders' device, set up on first use: WebGPU when the browser has
-/// it (unless the link says `encoder=cpu`), burn's CPU backend otherwise, with the reason.
+/// it (unless the link sets `encoder=cpu`), burn's CPU backend otherwise, with the reason.
 async fn encoder_device(state: State) -> (EncoderDevice, String) {
     let pending = state.encoder_device.get_value().unwrap_or_else(|| {
         let choice = state.encoder_choice.get_value();
@@ -186,7 +186,7 @@ fn fall_back_to_cpu(state: State, reason: &str) {
 }
 
 /// Loads an encoder on the encoders' device. A tower with a tensor above the GPU's buffer limit
-/// loads on the CPU instead, and the label says why.
+/// loads on the CPU instead, and the label gives the reason.
 fn load_on_device<T>(target: &EncoderDevice, label: &mut String, load: impl Fn(&EncoderDevice) -> Result<T, QueryError>) -> Result<T, String> {
     match load(target) {
         Err(QueryError::Weights { source: error @ WeightsError::TooLargeForDevice { .. }, .. }) if target.is_gpu() => {
@@ -335,8 +335,9 @@ fn current_image(state: State, name: &str) -> Option<Rc<QueryImage>> {
 /// Weights of a mixed query: from 0 to this, in these steps.
 const WEIGHT_STEP: f32 = 0.05;
 
-/// A mixed query: a weight for each kind of query the dataset takes, over the prompt, the last
-/// image and the latitude and longitude fields. Shown when the dataset takes two kinds or more.
+/// Renders the mixed-query panel: a weight for each kind of query the dataset takes, over the
+/// prompt, the last image and the latitude and longitude fields. Shown when the dataset takes
+/// two kinds or more.
 #[component]
 pub(super) fn MixPanel() -> impl IntoView {
     let state = expect_context::<State>();

@@ -1,10 +1,11 @@
 //! Encoder latency on the CPU (burn ndarray): text and image queries through the model cards,
 //! for the tiny test fixtures and for the full-size architectures with random weights.
 //!
-//!     cargo run --profile native-release --example encoder_latency [RUNS]
+//!     cargo run --profile native-release --example encoder_latency [RUNS] [LABEL]
 //!
 //! Prints one JSON line per model and tower: load time, first run and the median of the next
-//! RUNS runs (default 3). Nothing is downloaded: full-size weights are random f16 values with
+//! RUNS runs (default 3). LABEL keeps only the models whose label contains it, such as
+//! "FarSLIP ViT-B/16 (full". Nothing is downloaded: full-size weights are random f16 values with
 //! the real key names and shapes, from `tests/fixtures/encoders/*/full_keys.json`.
 
 use std::time::Instant;
@@ -90,7 +91,9 @@ fn main() {
         cases.push((format!("{} (full size, random weights)", card.name), card, weights, tokenizer));
     }
 
-    for (label, card, weights, tokenizer) in &cases {
+    // An optional second argument keeps only the cases whose label contains it.
+    let only = std::env::args().nth(2).unwrap_or_default();
+    for (label, card, weights, tokenizer) in cases.iter().filter(|(label, ..)| label.contains(&only)) {
         if let Some(tokenizer) = tokenizer {
             let started = Instant::now();
             let encoder = TextQueryEncoder::load(card, weights, tokenizer, &device).expect("text encoder");

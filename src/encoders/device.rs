@@ -69,7 +69,7 @@ pub async fn webgpu() -> Result<EncoderDevice, String> {
     }
     // Request the adapter first: without one, the browser has WebGPU but cannot use a GPU, and
     // this message is plainer than wgpu's error.
-    let description = browser_adapter(&gpu).await.ok_or("the browser has no WebGPU adapter: its GPU access is disabled or blocklisted (chrome://gpu says why)")?;
+    let description = browser_adapter(&gpu).await.ok_or("the browser has no WebGPU adapter: its GPU access is disabled or blocklisted (chrome://gpu gives the reason)")?;
     let (device, setup) = Device::wgpu_options()
         .graphics_api(WgpuBackend::WebGpu)
         .init_with_setup_async()

@@ -165,7 +165,7 @@ async function prepareModel(eee, dir) {
   return card;
 }
 
-/** A safetensors file with `keys` ([name, shape] pairs) as f16, uniform in ±WEIGHT_SCALE. */
+/** Builds a safetensors file with `keys` ([name, shape] pairs) as f16, uniform in ±WEIGHT_SCALE. */
 function randomSafetensors(keys) {
   let offset = 0;
   const header = {};

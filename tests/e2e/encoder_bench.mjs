@@ -1,10 +1,13 @@
-// Latency of the FarSLIP query encoders (full size, random weights) in the built app, in headless
-// Chromium, on burn's CPU backend (wasm) and on WebGPU (Chromium's software adapter).
+// Latency of the query encoders (full size, random weights) in the built app, in headless
+// Chromium, on burn's CPU backend (wasm) and on WebGPU (Chromium's software adapter). FarSLIP
+// runs its text and image towers; SigLIP and DINOv2 their image towers, because SigLIP's real
+// tokenizer is not available here.
 //
 //   node tests/e2e/encoder_bench.mjs --eee PATH_TO_EEE_BINARY --dist DIST_DIR [--runs N] [--backends cpu,webgpu]
+//       [--models farslip,siglip,dinov2]
 //
-// The script writes a FarSLIP checkpoint with random f16 values under the real key names
-// (tests/fixtures/encoders/farslip/full_keys.json) and indexes the three example images with it
+// The script writes a checkpoint per model with random f16 values under the real key names of
+// the towers it runs (tests/fixtures/encoders/*/full_keys.json) and indexes the three example images with it
 // (`eee index`). It serves the dataset and the app on 127.0.0.1 and runs N + 1 text and N + 1
 // image queries in each browser. It reads the encode time from the status line: tokenising or
 // preprocessing, the tower, and reading the embedding back. The first query of each kind also
@@ -23,14 +26,20 @@ import { LOAD_TIMEOUT_MS, artifactPath, launchBrowser, openPage, parseCommandLin
 const REPOSITORY = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const EXAMPLES = resolve(REPOSITORY, '../shared/examples');
 const CELLS = { example1: '337U_1155R', example2: '418U_669L', example3: '45D_699L' };
-// Random weights of this spread keep every activation finite through the 12 blocks.
+// The models: card in models/, whether the text tower runs, and the image size.
+const MODELS = {
+  farslip: { card: 'farslip-vit-b-16.json', text: true, imageSize: 224 },
+  siglip: { card: 'siglip-so400m-patch14-384.json', text: false, imageSize: 384 },
+  dinov2: { card: 'dinov2-large.json', text: false, imageSize: 224 },
+};
+// Random weights of this spread keep every activation finite through every block.
 const WEIGHT_SCALE = 0.02;
 
 async function main() {
   const options = parseCommandLine(
     'encoder_bench.mjs',
-    { runs: { type: 'string', default: '3' }, backends: { type: 'string', default: 'cpu,webgpu' } },
-    ' [--runs N] [--backends cpu,webgpu]',
+    { runs: { type: 'string', default: '3' }, backends: { type: 'string', default: 'cpu,webgpu' }, models: { type: 'string', default: 'farslip' } },
+    ' [--runs N] [--backends cpu,webgpu] [--models farslip,siglip,dinov2]',
   );
   const runs = Number(options.runs);
   if (!Number.isInteger(runs) || runs < 1) {
@@ -42,52 +51,72 @@ async function main() {
     console.error(`error: --backends takes cpu, webgpu or both, separated by a comma; got ${options.backends}`);
     process.exit(2);
   }
+  const models = options.models.split(',');
+  const unknown = models.filter((model) => !(model in MODELS));
+  if (unknown.length > 0) {
+    console.error(`error: --models takes ${Object.keys(MODELS).join(', ')}, separated by commas; got ${options.models}`);
+    process.exit(2);
+  }
+
   const dir = await mkdtemp(join(os.tmpdir(), 'eee-encoder-bench-'));
   const servers = [];
   const results = [];
   try {
-    const card = await prepareModel(options.eee, dir);
+    const datasets = [];
+    for (const model of models) {
+      datasets.push(await prepareModel(options.eee, dir, model));
+    }
+    await writeFile(join(dir, 'catalog.json'), JSON.stringify({ datasets }, null, 2));
     servers.push(await startServer(options.eee, options.dist), await startServer(options.eee, dir));
     const [app, data] = servers;
-    const link = `${app.url}?catalog=${encodeURIComponent(`${data.url}catalog.json`)}&dataset=farslip-random&k=3`;
+
     for (const backend of backends) {
       const browser = await launchBrowser({ webgpu: backend === 'webgpu' });
       try {
-        const { context, page } = await openPage(browser, `encoder bench (${backend})`);
-        await page.goto(link);
-        await page.waitForSelector('#model-summary', { timeout: LOAD_TIMEOUT_MS });
-        const text = await timeQueries(page, runs, async (i) => {
-          const prompt = `a river delta with many channels, take ${i}`;
-          await page.fill('#text-query', prompt);
-          await page.click('#search-text');
-          return prompt;
-        });
-        const image = await timeQueries(page, runs, async (i) => {
-          const name = Object.keys(CELLS)[i % 3];
-          await page.setInputFiles('#image-input', join(EXAMPLES, `${name}.png`));
-          return `${name}.png`;
-        });
-        const status = await page.locator('p#status').textContent();
-        const device = status.match(/encoder on ([^·]+)/)?.[1].trim() ?? 'unknown';
-        results.push({ backend, device, tower: 'text (248 tokens)', ...text }, { backend, device, tower: 'image (224 px)', ...image });
-        await context.close();
+        for (const model of models) {
+          const { context, page } = await openPage(browser, `encoder bench (${model}, ${backend})`);
+          await page.goto(`${app.url}?catalog=${encodeURIComponent(`${data.url}catalog.json`)}&dataset=${model}-random&k=3`);
+          await page.waitForSelector('#model-summary', { timeout: LOAD_TIMEOUT_MS });
+          const timings = {};
+          if (MODELS[model].text) {
+            timings['text (248 tokens)'] = await timeQueries(page, runs, async (i) => {
+              const prompt = `a river delta with many channels, take ${i}`;
+              await page.fill('#text-query', prompt);
+              await page.click('#search-text');
+              return prompt;
+            });
+          }
+          timings[`image (${MODELS[model].imageSize} px)`] = await timeQueries(page, runs, async (i) => {
+            const name = Object.keys(CELLS)[i % 3];
+            await page.setInputFiles('#image-input', join(EXAMPLES, `${name}.png`));
+            return `${name}.png`;
+          });
+          const status = await page.locator('p#status').textContent();
+          const device = status.match(/encoder on ([^·]+)/)?.[1].trim() ?? 'unknown';
+          for (const [tower, times] of Object.entries(timings)) {
+            results.push({ model, backend, device, tower, ...times });
+          }
+          await context.close();
+        }
       } finally {
         await browser.close();
       }
     }
+
     const chromium = await (async () => {
       const browser = await launchBrowser();
       const version = browser.version();
       await browser.close();
       return version;
     })();
-    const report = { model: card.name, runs, chromium, cpu: os.cpus()[0]?.model, cores: os.cpus().length, results };
+
+    const report = { runs, chromium, cpu: os.cpus()[0]?.model, cores: os.cpus().length, results };
     await writeFile(artifactPath('encoder_bench.json'), `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`${card.name}, full size, random f16 weights; Chromium ${chromium}; ${report.cores} × ${report.cpu}\n`);
-    console.log('| tower | device | first query | median of next ' + runs + ' |');
-    console.log('|---|---|---|---|');
+    console.log(`Full-size towers with random f16 weights; Chromium ${chromium}; ${report.cores} × ${report.cpu}\n`);
+    console.log('| model | tower | device | first query | median of next ' + runs + ' |');
+    console.log('|---|---|---|---|---|');
     for (const row of results) {
-      console.log(`| ${row.tower} | ${row.device} | ${row.first} ms | ${row.median} ms (${row.rest.join(', ')}) |`);
+      console.log(`| ${row.model} | ${row.tower} | ${row.device} | ${row.first} ms | ${row.median} ms (${row.rest.join(', ')}) |`);
     }
   } finally {
     for (const server of servers) {
@@ -126,43 +155,49 @@ async function timeQueries(page, runs, submit) {
   return { first: times[0], median: sorted[Math.floor(sorted.length / 2)], rest };
 }
 
-/** Writes the random checkpoint, the card, the tokenizer and the index; returns the card. */
-async function prepareModel(eee, dir) {
-  const card = JSON.parse(await readFile(join(REPOSITORY, 'models/farslip-vit-b-16.json'), 'utf8'));
-  card.name = 'FarSLIP ViT-B/16 (random weights)';
-  for (const tower of Object.values(card.towers)) {
-    tower.weights.url = 'farslip-random.safetensors';
-    tower.weights.mirrors = [];
+/** Writes the random checkpoint, the card, the tokenizer and the index of `model` under
+ * `dir/model`; returns its catalog entry. */
+async function prepareModel(eee, dir, model) {
+  const { card: cardFile, text } = MODELS[model];
+  const modelDir = join(dir, model);
+  await mkdir(join(modelDir, 'chips'), { recursive: true });
+  const card = JSON.parse(await readFile(join(REPOSITORY, 'models', cardFile), 'utf8'));
+  card.name = `${card.name} (random weights)`;
+  if (!text) {
+    delete card.towers.text;
   }
-  card.towers.text.tokenizer.url = 'bpe_simple_vocab_16e6.txt.gz';
-  await writeFile(join(dir, 'card.json'), JSON.stringify(card, null, 2));
-  await copyFile(join(REPOSITORY, 'public/vocab/bpe_simple_vocab_16e6.txt.gz'), join(dir, 'bpe_simple_vocab_16e6.txt.gz'));
-  const keys = JSON.parse(await readFile(join(REPOSITORY, 'tests/fixtures/encoders/farslip/full_keys.json'), 'utf8'));
-  await writeFile(join(dir, 'farslip-random.safetensors'), randomSafetensors(keys));
+  const prefixes = [];
+  for (const tower of Object.values(card.towers)) {
+    tower.weights.url = 'random.safetensors';
+    tower.weights.mirrors = [];
+    prefixes.push(...tower.weights.prefixes);
+  }
+  if (text) {
+    card.towers.text.tokenizer.url = 'bpe_simple_vocab_16e6.txt.gz';
+    await copyFile(join(REPOSITORY, 'public/vocab/bpe_simple_vocab_16e6.txt.gz'), join(modelDir, 'bpe_simple_vocab_16e6.txt.gz'));
+  }
+  await writeFile(join(modelDir, 'card.json'), JSON.stringify(card, null, 2));
+  const keys = JSON.parse(await readFile(join(REPOSITORY, `tests/fixtures/encoders/${model}/full_keys.json`), 'utf8'));
+  await writeFile(join(modelDir, 'random.safetensors'), randomSafetensors(keys.filter(([name]) => prefixes.some((prefix) => name.startsWith(prefix)))));
 
   const images = [];
-  await mkdir(join(dir, 'chips'));
   for (const [name, cell] of Object.entries(CELLS)) {
-    const path = join(dir, 'chips', `${cell}.png`);
+    const path = join(modelDir, 'chips', `${cell}.png`);
     await copyFile(join(EXAMPLES, `${name}.png`), path);
     images.push(path);
   }
-  const modelArgs = ['--model', join(dir, 'card.json'), '--weights', join(dir, 'farslip-random.safetensors')];
-  await promisify(execFile)(eee, ['index', ...modelArgs, '--out', join(dir, 'index.parquet'), ...images], { maxBuffer: 1 << 24 });
-  const catalog = {
-    datasets: [{
-      id: 'farslip-random',
-      title: 'Three example images, FarSLIP with random weights (benchmark)',
-      model: card.id,
-      dim: card.embedding_dim,
-      dtype: 'f16',
-      queries: ['tile', 'text', 'image'],
-      model_card: 'card.json',
-      files: [{ url: 'index.parquet' }],
-    }],
+  const modelArgs = ['--model', join(modelDir, 'card.json'), '--weights', join(modelDir, 'random.safetensors')];
+  await promisify(execFile)(eee, ['index', ...modelArgs, '--out', join(modelDir, 'index.parquet'), ...images], { maxBuffer: 1 << 24 });
+  return {
+    id: `${model}-random`,
+    title: `Three example images, ${card.name} (benchmark)`,
+    model: card.id,
+    dim: card.embedding_dim,
+    dtype: 'f16',
+    queries: text ? ['tile', 'text', 'image'] : ['tile', 'image'],
+    model_card: `${model}/card.json`,
+    files: [{ url: `${model}/index.parquet` }],
   };
-  await writeFile(join(dir, 'catalog.json'), JSON.stringify(catalog, null, 2));
-  return card;
 }
 
 /** Builds a safetensors file with `keys` ([name, shape] pairs) as f16, uniform in ±WEIGHT_SCALE. */

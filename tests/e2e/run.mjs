@@ -594,6 +594,23 @@ async function testTextAndImageQueries({ browser: defaultBrowser, server, option
     rows = await readResultRows(page);
     assert.equal(rows[0].cellId, INDEXED_EXAMPLES.example3, `the example image should rank its own tile first: ${formatRows(rows)}`);
 
+    // Pasting and dropping an image run the same query as the file input.
+    const example1Bytes = (await readFile(join(EXAMPLES, 'example1.png'))).toString('base64');
+    for (const [how, name] of [['paste', 'pasted.png'], ['drop', 'dropped.png']]) {
+      await page.evaluate(({ data, how, name }) => {
+        const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], name, { type: 'image/png' }));
+        const event = how === 'paste'
+          ? new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true })
+          : new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true });
+        (how === 'paste' ? document.body : document.querySelector('#image-drop')).dispatchEvent(event);
+      }, { data: example1Bytes, how, name });
+      await waitForHeading(page, name);
+      rows = await readResultRows(page);
+      assert.equal(rows[0].cellId, INDEXED_EXAMPLES.example1, `example1.png given by ${how} as ${name} should rank its own tile first: ${formatRows(rows)}`);
+    }
+
     // The FarSLIP and DINOv2 image towers in the browser.
     for (const { card, entry, modelArgs: towerArgs } of [farslip, dinov2]) {
       await page.selectOption('#dataset', entry.id);

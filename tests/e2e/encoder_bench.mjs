@@ -4,7 +4,7 @@
 // tokenizer is not available here.
 //
 //   node tests/e2e/encoder_bench.mjs --eee PATH_TO_EEE_BINARY --dist DIST_DIR [--runs N] [--backends cpu,webgpu]
-//       [--models farslip,siglip,dinov2]
+//       [--models farslip,siglip,dinov2,tiny-farslip,tiny-siglip,tiny-dinov2]
 //
 // The script writes a checkpoint per model with random f16 values under the real key names of
 // the towers it runs (tests/fixtures/encoders/*/full_keys.json) and indexes the three example images with it
@@ -26,11 +26,17 @@ import { LOAD_TIMEOUT_MS, artifactPath, launchBrowser, openPage, parseCommandLin
 const REPOSITORY = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const EXAMPLES = resolve(REPOSITORY, '../shared/examples');
 const CELLS = { example1: '337U_1155R', example2: '418U_669L', example3: '45D_699L' };
-// The models: card in models/, whether the text tower runs, and the image size.
+// The models: card in models/ or fixture folder, and whether the text tower runs.
+// The tiny test fixtures run with their own weights; SigLIP's text tower with the tokenizer
+// trained for the tests. The tiny FarSLIP's token table does not cover CLIP's vocabulary, so its
+// text tower is left out.
 const MODELS = {
-  farslip: { card: 'farslip-vit-b-16.json', text: true, imageSize: 224 },
-  siglip: { card: 'siglip-so400m-patch14-384.json', text: false, imageSize: 384 },
-  dinov2: { card: 'dinov2-large.json', text: false, imageSize: 224 },
+  farslip: { card: 'farslip-vit-b-16.json', text: true },
+  siglip: { card: 'siglip-so400m-patch14-384.json', text: false },
+  dinov2: { card: 'dinov2-large.json', text: false },
+  'tiny-farslip': { fixture: 'farslip', text: false },
+  'tiny-siglip': { fixture: 'siglip', text: true },
+  'tiny-dinov2': { fixture: 'dinov2', text: false },
 };
 // Random weights of this spread keep every activation finite through every block.
 const WEIGHT_SCALE = 0.02;
@@ -39,7 +45,7 @@ async function main() {
   const options = parseCommandLine(
     'encoder_bench.mjs',
     { runs: { type: 'string', default: '3' }, backends: { type: 'string', default: 'cpu,webgpu' }, models: { type: 'string', default: 'farslip' } },
-    ' [--runs N] [--backends cpu,webgpu] [--models farslip,siglip,dinov2]',
+    ' [--runs N] [--backends cpu,webgpu] [--models farslip,siglip,dinov2,tiny-farslip,tiny-siglip,tiny-dinov2]',
   );
   const runs = Number(options.runs);
   if (!Number.isInteger(runs) || runs < 1) {
@@ -63,8 +69,14 @@ async function main() {
   const results = [];
   try {
     const datasets = [];
+    const labels = {};
     for (const model of models) {
-      datasets.push(await prepareModel(options.eee, dir, model));
+      const { entry, card } = await prepareModel(options.eee, dir, model);
+      datasets.push(entry);
+      labels[model] = {
+        text: card.towers.text && `text (${card.towers.text.tokenizer.length} tokens)`,
+        image: `image (${card.architecture.image_size} px)`,
+      };
     }
     await writeFile(join(dir, 'catalog.json'), JSON.stringify({ datasets }, null, 2));
     servers.push(await startServer(options.eee, options.dist), await startServer(options.eee, dir));
@@ -75,18 +87,18 @@ async function main() {
       try {
         for (const model of models) {
           const { context, page } = await openPage(browser, `encoder bench (${model}, ${backend})`);
-          await page.goto(`${app.url}?catalog=${encodeURIComponent(`${data.url}catalog.json`)}&dataset=${model}-random&k=3`);
+          await page.goto(`${app.url}?catalog=${encodeURIComponent(`${data.url}catalog.json`)}&dataset=${model}-bench&k=3`);
           await page.waitForSelector('#model-summary', { timeout: LOAD_TIMEOUT_MS });
           const timings = {};
           if (MODELS[model].text) {
-            timings['text (248 tokens)'] = await timeQueries(page, runs, async (i) => {
+            timings[labels[model].text] = await timeQueries(page, runs, async (i) => {
               const prompt = `a river delta with many channels, take ${i}`;
               await page.fill('#text-query', prompt);
               await page.click('#search-text');
               return prompt;
             });
           }
-          timings[`image (${MODELS[model].imageSize} px)`] = await timeQueries(page, runs, async (i) => {
+          timings[labels[model].image] = await timeQueries(page, runs, async (i) => {
             const name = Object.keys(CELLS)[i % 3];
             await page.setInputFiles('#image-input', join(EXAMPLES, `${name}.png`));
             return `${name}.png`;
@@ -155,14 +167,17 @@ async function timeQueries(page, runs, submit) {
   return { first: times[0], median: sorted[Math.floor(sorted.length / 2)], rest };
 }
 
-/** Writes the random checkpoint, the card, the tokenizer and the index of `model` under
- * `dir/model`; returns its catalog entry. */
+/** Writes the checkpoint, the card, the tokenizer and the index of `model` under `dir/model`;
+ * returns its catalog entry and card. */
 async function prepareModel(eee, dir, model) {
-  const { card: cardFile, text } = MODELS[model];
+  const { card: cardFile, fixture, text } = MODELS[model];
   const modelDir = join(dir, model);
   await mkdir(join(modelDir, 'chips'), { recursive: true });
-  const card = JSON.parse(await readFile(join(REPOSITORY, 'models', cardFile), 'utf8'));
-  card.name = `${card.name} (random weights)`;
+  const fixtureDir = fixture && join(REPOSITORY, 'tests/fixtures/encoders', fixture);
+  const card = JSON.parse(await readFile(fixture ? join(fixtureDir, 'card.json') : join(REPOSITORY, 'models', cardFile), 'utf8'));
+  if (!fixture) {
+    card.name = `${card.name} (random weights)`;
+  }
   if (!text) {
     delete card.towers.text;
   }
@@ -172,13 +187,20 @@ async function prepareModel(eee, dir, model) {
     tower.weights.mirrors = [];
     prefixes.push(...tower.weights.prefixes);
   }
-  if (text) {
+  if (text && fixture) {
+    card.towers.text.tokenizer.url = 'tokenizer.json';
+    await copyFile(join(REPOSITORY, 'tests/fixtures/tokenizers/t5like_unigram.tokenizer.json'), join(modelDir, 'tokenizer.json'));
+  } else if (text) {
     card.towers.text.tokenizer.url = 'bpe_simple_vocab_16e6.txt.gz';
     await copyFile(join(REPOSITORY, 'public/vocab/bpe_simple_vocab_16e6.txt.gz'), join(modelDir, 'bpe_simple_vocab_16e6.txt.gz'));
   }
   await writeFile(join(modelDir, 'card.json'), JSON.stringify(card, null, 2));
-  const keys = JSON.parse(await readFile(join(REPOSITORY, `tests/fixtures/encoders/${model}/full_keys.json`), 'utf8'));
-  await writeFile(join(modelDir, 'random.safetensors'), randomSafetensors(keys.filter(([name]) => prefixes.some((prefix) => name.startsWith(prefix)))));
+  if (fixture) {
+    await copyFile(join(fixtureDir, 'tiny.safetensors'), join(modelDir, 'random.safetensors'));
+  } else {
+    const keys = JSON.parse(await readFile(join(REPOSITORY, `tests/fixtures/encoders/${model}/full_keys.json`), 'utf8'));
+    await writeFile(join(modelDir, 'random.safetensors'), randomSafetensors(keys.filter(([name]) => prefixes.some((prefix) => name.startsWith(prefix)))));
+  }
 
   const images = [];
   for (const [name, cell] of Object.entries(CELLS)) {
@@ -188,8 +210,8 @@ async function prepareModel(eee, dir, model) {
   }
   const modelArgs = ['--model', join(modelDir, 'card.json'), '--weights', join(modelDir, 'random.safetensors')];
   await promisify(execFile)(eee, ['index', ...modelArgs, '--out', join(modelDir, 'index.parquet'), ...images], { maxBuffer: 1 << 24 });
-  return {
-    id: `${model}-random`,
+  const entry = {
+    id: `${model}-bench`,
     title: `Three example images, ${card.name} (benchmark)`,
     model: card.id,
     dim: card.embedding_dim,
@@ -198,6 +220,7 @@ async function prepareModel(eee, dir, model) {
     model_card: `${model}/card.json`,
     files: [{ url: `${model}/index.parquet` }],
   };
+  return { entry, card };
 }
 
 /** Builds a safetensors file with `keys` ([name, shape] pairs) as f16, uniform in ±WEIGHT_SCALE. */

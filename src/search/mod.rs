@@ -14,6 +14,8 @@ pub enum SearchError {
     DimensionMismatch { expected: usize, actual: usize },
     #[error("query vector is invalid: {0}")]
     InvalidQuery(String),
+    #[error("{0}")]
+    InvalidMix(String),
     #[error("row {row} of the embedding matrix is invalid: {reason}")]
     InvalidRow { row: usize, reason: String },
 }
@@ -162,12 +164,12 @@ impl Embeddings {
         let mut total = 0.0f64;
         for part in parts {
             if !(part.weight.is_finite() && (0.0..=MAX_PART_WEIGHT).contains(&part.weight)) {
-                return Err(SearchError::InvalidQuery(format!("the weight of {} is {}; weights run from 0 to {MAX_PART_WEIGHT}", part.label, part.weight)));
+                return Err(SearchError::InvalidMix(format!("the weight of {} is {}; weights run from 0 to {MAX_PART_WEIGHT}", part.label, part.weight)));
             }
             total += f64::from(part.weight);
         }
         if total == 0.0 {
-            return Err(SearchError::InvalidQuery("every part of the mixed query has weight 0: give at least one part a weight above 0".to_string()));
+            return Err(SearchError::InvalidMix("every part of the mixed query has weight 0: give at least one part a weight above 0".to_string()));
         }
         let mut mix = vec![0.0f64; self.dim];
         for part in parts.iter().filter(|p| p.weight > 0.0) {

@@ -248,7 +248,8 @@ async fn start(state: State, query: Option<Query>) {
         Err(message) => state.notices.update(|n| n.push(format!("{message}; the map is drawn without coastlines"))),
     }
     load_dataset(state).await;
-    if let Some(query) = query {
+    // After a failed load the error stays on screen: the link's query has nothing to run on.
+    if let Some(query) = query.filter(|_| state.table.with_untracked(Option::is_some)) {
         run_query(state, query).await;
     }
 }
@@ -263,6 +264,9 @@ async fn load_dataset(state: State) {
     state.table.set(None);
     state.scores.set(None);
     state.card_summary.set(None);
+    // The status line describes the dataset being loaded, not the previous one.
+    state.timings.set(Timings::default());
+    state.weights_origin.set(None);
     state.download.set(None);
     let takes_location = dataset.takes("location");
     state.click_mode.set(if takes_location { ClickMode::Location } else { ClickMode::Tile });

@@ -132,8 +132,11 @@ pub fn parse(search: &str) -> (Params, Vec<String>) {
             _ => None,
         };
         let mix = Mix { text: text.zip(text_weight), image: None, location: location.zip(location_weight) };
-        if mix.text.is_none() && mix.location.is_none() {
+        let weights: Vec<f32> = mix.text.iter().map(|p| p.1).chain(mix.location.iter().map(|p| p.1)).collect();
+        if weights.is_empty() {
             messages.push("the link gives weights for a mixed query but not the text or location they weigh; it was ignored".to_string());
+        } else if weights.iter().all(|&w| w == 0.0) {
+            messages.push("text_weight and location_weight in the link give every part of the mixed query weight 0; it was ignored. Set a weight above 0".to_string());
         } else {
             params.query = Some(Query::Mixed(mix));
         }
@@ -276,6 +279,9 @@ mod tests {
         assert_eq!(messages.len(), 2, "{messages:?}");
         assert!(messages[0].contains("not on Earth"), "{messages:?}");
         assert!(messages[1].contains("weights for a mixed query"), "{messages:?}");
+        let (params, messages) = parse("?text=forest&text_weight=0");
+        assert_eq!(params.query, None);
+        assert!(messages[0].contains("every part of the mixed query weight 0"), "{messages:?}");
     }
 
     #[test]

@@ -54,7 +54,7 @@ class ImageTower(torch.nn.Module):
 
 
 def time_session(session: onnxruntime.InferenceSession, name: str, value: numpy.ndarray, runs: int) -> tuple:
-    """Run the session 1 + `runs` times and return the times in ms and the first run's output."""
+    """Runs the session 1 + `runs` times; returns the times in ms and the first run's output."""
     times = []
     first_output = None
     for _ in range(runs + 1):

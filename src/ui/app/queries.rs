@@ -250,19 +250,11 @@ pub(super) async fn embed_query(state: State, query: &Query, timings: &mut Timin
         let (result, label) = match (query, &image) {
             (Query::Text(text), _) => {
                 let (encoder, label) = text_encoder(state).await?;
-                timings.fetch = Some(now_ms() - started);
-                let encode_started = now_ms();
-                let result = encoder.embed(text).await;
-                timings.encode = Some(now_ms() - encode_started);
-                (result, label)
+                (timed(timings, started, encoder.embed(text)).await, label)
             }
             (_, Some((_, image))) => {
                 let (encoder, label) = image_encoder(state).await?;
-                timings.fetch = Some(now_ms() - started);
-                let encode_started = now_ms();
-                let result = encoder.embed(image).await;
-                timings.encode = Some(now_ms() - encode_started);
-                (result, label)
+                (timed(timings, started, encoder.embed(image)).await, label)
             }
             _ => unreachable!("only text and image queries get here"),
         };
@@ -281,6 +273,15 @@ pub(super) async fn embed_query(state: State, query: &Query, timings: &mut Timin
             }
         }
     }
+}
+
+/// Records the fetch time since `started`, then awaits `embedding` and records its encode time.
+async fn timed<T>(timings: &mut Timings, started: f64, embedding: impl std::future::Future<Output = T>) -> T {
+    timings.fetch = Some(now_ms() - started);
+    let encode_started = now_ms();
+    let result = embedding.await;
+    timings.encode = Some(now_ms() - encode_started);
+    result
 }
 
 /// Reads a user's file, decodes it and runs an image query; errors name the file.

@@ -1,11 +1,11 @@
 //! Encoder latency on the CPU (burn ndarray): text and image queries through the model cards,
 //! for the tiny test fixtures and for the full-size architectures with random weights.
 //!
-//!     cargo run --profile native-release --example encoder_latency [RUNS] [LABEL]
+//!     cargo run --profile native-release --example encoder_latency [RUNS] [LABEL] [TOWER]
 //!
 //! Prints one JSON line per model and tower: load time, first run and the median of the next
 //! RUNS runs (default 3). LABEL keeps only the models whose label contains it, such as
-//! "FarSLIP ViT-B/16 (full". Nothing is downloaded: full-size weights are random f16 values with
+//! "FarSLIP ViT-B/16 (full"; TOWER (`text` or `image`) times only that tower. Nothing is downloaded: full-size weights are random f16 values with
 //! the real key names and shapes, from `tests/fixtures/encoders/*/full_keys.json`.
 
 use std::time::Instant;
@@ -76,25 +76,36 @@ fn main() {
     let clip_vocab = read("public/vocab/bpe_simple_vocab_16e6.txt.gz");
     let t5_tokenizer = read("tests/fixtures/tokenizers/t5like_unigram.tokenizer.json");
 
+    // An optional second argument keeps only the cases whose label contains it; weights are
+    // built only for those.
+    let only = std::env::args().nth(2).unwrap_or_default();
     // (label, card, weights, tokenizer for the text tower)
     let mut cases: Vec<Case> = Vec::new();
     for model in ["farslip", "siglip", "dinov2"] {
+        let label = format!("{model} (tiny fixture)");
+        if !label.contains(&only) {
+            continue;
+        }
         let card = ModelCard::from_json(&read(&format!("tests/fixtures/encoders/{model}/card.json"))).expect("card");
         let tokenizer = (model == "siglip").then(|| t5_tokenizer.clone());
-        cases.push((format!("{model} (tiny fixture)"), card, read(&format!("tests/fixtures/encoders/{model}/tiny.safetensors")), tokenizer));
+        cases.push((label, card, read(&format!("tests/fixtures/encoders/{model}/tiny.safetensors")), tokenizer));
     }
     for (model, card) in [("farslip", "farslip-vit-b-16"), ("siglip", "siglip-so400m-patch14-384"), ("dinov2", "dinov2-large")] {
         let card = ModelCard::from_json(&read(&format!("models/{card}.json"))).expect("card");
+        let label = format!("{} (full size, random weights)", card.name);
+        if !label.contains(&only) {
+            continue;
+        }
         let weights = random_weights(&format!("tests/fixtures/encoders/{model}/full_keys.json"));
         // The full-size SigLIP text tower needs the real 32k tokenizer, which is not available here.
         let tokenizer = (model == "farslip").then(|| clip_vocab.clone());
-        cases.push((format!("{} (full size, random weights)", card.name), card, weights, tokenizer));
+        cases.push((label, card, weights, tokenizer));
     }
 
-    // An optional second argument keeps only the cases whose label contains it.
-    let only = std::env::args().nth(2).unwrap_or_default();
-    for (label, card, weights, tokenizer) in cases.iter().filter(|(label, ..)| label.contains(&only)) {
-        if let Some(tokenizer) = tokenizer {
+    // An optional third argument, `text` or `image`, times only that tower.
+    let tower = std::env::args().nth(3).unwrap_or_default();
+    for (label, card, weights, tokenizer) in &cases {
+        if let Some(tokenizer) = tokenizer.as_ref().filter(|_| tower != "image") {
             let started = Instant::now();
             let encoder = TextQueryEncoder::load(card, weights, tokenizer, &device).expect("text encoder");
             let load_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -103,7 +114,7 @@ fn main() {
             });
             report(label, "text", load_ms, &times);
         }
-        if card.towers.image.is_some() {
+        if card.towers.image.is_some() && tower != "text" {
             let started = Instant::now();
             let encoder = ImageQueryEncoder::load(card, weights, &device).expect("image encoder");
             let load_ms = started.elapsed().as_secs_f64() * 1e3;

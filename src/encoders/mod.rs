@@ -8,6 +8,7 @@ pub mod convert;
 pub mod device;
 pub mod dinov2;
 pub mod farslip;
+pub mod kernels;
 mod html_entities;
 pub mod preprocess;
 pub mod query;

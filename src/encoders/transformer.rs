@@ -6,7 +6,8 @@ use burn::nn::{LayerNorm, LayerNormConfig, Linear};
 use burn::prelude::*;
 use burn::tensor::activation::{gelu, gelu_approximate, softmax};
 
-use super::weights::{TensorFile, WeightsError};
+use super::kernels;
+use super::weights::{linear_from_torch, TensorFile, WeightsError};
 
 /// MLP activation of a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -21,7 +22,16 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// On the CPU one f32 pass ([`kernels`]); on WebGPU burn's operations.
     pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+        if kernels::runs_on_host(&x.device()) {
+            let kernel = match self {
+                Activation::Gelu => kernels::gelu_erf_in_place,
+                Activation::QuickGelu => kernels::quick_gelu_in_place,
+                Activation::GeluTanh => kernels::gelu_tanh_in_place,
+            };
+            return kernels::map_on_host(x, kernel);
+        }
         match self {
             Activation::Gelu => gelu(x),
             Activation::QuickGelu => x.clone() * burn::tensor::activation::sigmoid(x.mul_scalar(1.702)),
@@ -93,9 +103,9 @@ impl PatchEmbedding {
     /// Takes a `Conv2d` weight `{name}.weight` [width, channels, patch, patch] and, when
     /// `with_bias`, `{name}.bias`.
     pub fn load(file: &mut TensorFile<'_>, name: &str, channels: usize, patch: usize, width: usize, with_bias: bool, device: &Device) -> Result<Self, WeightsError> {
-        let weight = take_tensor(file, &format!("{name}.weight"), [width, channels, patch, patch], device)?;
-        let bias = if with_bias { Some(Param::from_tensor(take_vector(file, &format!("{name}.bias"), width, device)?)) } else { None };
-        let projection = Linear { weight: Param::from_tensor(weight.reshape([width, channels * patch * patch]).transpose()), bias };
+        let weight = file.take(&format!("{name}.weight"), &[width, channels, patch, patch])?;
+        let bias = if with_bias { Some(file.take(&format!("{name}.bias"), &[width])?) } else { None };
+        let projection = linear_from_torch(&weight, channels * patch * patch, bias, device);
         Ok(PatchEmbedding { projection, patch_size: patch })
     }
 
@@ -259,14 +269,11 @@ pub fn take_packed_attention(file: &mut TensorFile<'_>, name: &str, width: usize
 /// weight [3·width, width] and bias [3·width] under `keys[0]` and `keys[1]`, the output
 /// projection under `keys[2]` (timm names them `qkv.weight`, `qkv.bias`, `proj`).
 pub fn take_fused_attention(file: &mut TensorFile<'_>, keys: &[String; 3], width: usize, heads: usize, device: &Device) -> Result<Attention, WeightsError> {
-    let weight = take_tensor(file, &keys[0], [3 * width, width], device)?;
-    let bias = take_tensor(file, &keys[1], [3 * width], device)?;
+    let weight = file.take(&keys[0], &[3 * width, width])?;
+    let bias = file.take(&keys[1], &[3 * width])?;
     let part = |index: usize| {
         let rows = index * width..(index + 1) * width;
-        Linear {
-            weight: Param::from_tensor(weight.clone().slice([rows.clone(), 0..width]).transpose()),
-            bias: Some(Param::from_tensor(bias.clone().slice([rows]))),
-        }
+        linear_from_torch(&weight[rows.start * width..rows.end * width], width, Some(bias[rows].to_vec()), device)
     };
     let (query, key, value) = (part(0), part(1), part(2));
     let out = file.take_linear(&keys[2], width, width, device)?;

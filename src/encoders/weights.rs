@@ -100,9 +100,7 @@ impl<'a> TensorFile<'a> {
     pub fn take_linear(&mut self, name: &str, d_input: usize, d_output: usize, device: &Device) -> Result<burn::nn::Linear, WeightsError> {
         let weight = self.take(&format!("{name}.weight"), &[d_output, d_input])?;
         let bias = self.take(&format!("{name}.bias"), &[d_output])?;
-        let weight = Tensor::<2>::from_data(TensorData::new(weight, [d_output, d_input]), device).transpose();
-        let bias = Tensor::<1>::from_data(TensorData::new(bias, [d_output]), device);
-        Ok(burn::nn::Linear { weight: Param::from_tensor(weight), bias: Some(Param::from_tensor(bias)) })
+        Ok(linear_from_torch(&weight, d_input, Some(bias), device))
     }
 
     /// Fails if tensors under the prefix were left over.
@@ -112,5 +110,65 @@ impl<'a> TensorFile<'a> {
         } else {
             Err(WeightsError::Unused { keys: self.remaining.into_iter().collect::<Vec<_>>().join(", ") })
         }
+    }
+}
+
+/// A burn `Linear` from a PyTorch weight `[d_output, d_input]` (row-major values) and bias.
+///
+/// burn multiplies by a `[d_input, d_output]` weight. The transpose is stored contiguous: a
+/// transposed view would be copied, strided, by the CPU backend's matrix product on every call
+/// (a quarter of FarSLIP's text tower before this was done at load time).
+pub fn linear_from_torch(weight: &[f32], d_input: usize, bias: Option<Vec<f32>>, device: &Device) -> burn::nn::Linear {
+    let d_output = weight.len() / d_input;
+    let transposed = transpose(weight, d_output, d_input);
+    let bias = bias.map(|bias| Param::from_tensor(Tensor::<1>::from_data(TensorData::new(bias, [d_output]), device)));
+    burn::nn::Linear { weight: Param::from_tensor(Tensor::from_data(TensorData::new(transposed, [d_input, d_output]), device)), bias }
+}
+
+/// Transposes a row-major `rows × cols` matrix, in tiles that stay in cache.
+pub fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    const TILE: usize = 32;
+    debug_assert_eq!(values.len(), rows * cols);
+    let mut out = vec![0.0; values.len()];
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    out[c * rows + r] = values[r * cols + c];
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    #[test]
+    fn transpose_moves_each_value() {
+        // [[0, 1, 2], [3, 4, 5]] → [[0, 3], [1, 4], [2, 5]]
+        assert_eq!(transpose(&[0.0, 1.0, 2.0, 3.0, 4.0, 5.0], 2, 3), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+        // Sizes that are not multiples of the tile.
+        let (rows, cols) = (70, 45);
+        let values: Vec<f32> = (0..rows * cols).map(|i| i as f32).collect();
+        let out = transpose(&values, rows, cols);
+        for r in 0..rows {
+            for c in 0..cols {
+                assert_eq!(out[c * rows + r], values[r * cols + c]);
+            }
+        }
+    }
+
+    #[test]
+    fn linear_from_torch_computes_x_times_weight_transposed_plus_bias() {
+        #[allow(deprecated)]
+        let device = Device::ndarray();
+        // weight [2 outputs, 3 inputs]
+        let linear = linear_from_torch(&[1.0, 2.0, 3.0, -1.0, 0.5, 0.0], 3, Some(vec![10.0, 20.0]), &device);
+        let x = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 1.0, 2.0], [1, 3]), &device);
+        let y = linear.forward(x).into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(y, vec![1.0 + 2.0 + 6.0 + 10.0, -1.0 + 0.5 + 20.0]);
     }
 }

@@ -17,6 +17,10 @@ use rand::{Rng, SeedableRng};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const PROMPT: &str = "a satellite image of terraced rice fields next to a braided river";
+/// Enough words to fill every text tower's context, so the tower runs at its full length.
+fn long_prompt() -> String {
+    vec![PROMPT; 40].join(", ")
+}
 
 fn read(path: &str) -> Vec<u8> {
     std::fs::read(format!("{ROOT}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -109,10 +113,12 @@ fn main() {
             let started = Instant::now();
             let encoder = TextQueryEncoder::load(card, weights, tokenizer, &device).expect("text encoder");
             let load_ms = started.elapsed().as_secs_f64() * 1e3;
-            let times = time_runs(runs, || {
-                futures::executor::block_on(encoder.embed(PROMPT)).expect("text query");
-            });
-            report(label, "text", load_ms, &times);
+            for (tower, prompt) in [("text (short prompt)", PROMPT.to_string()), ("text (prompt filling the context)", long_prompt())] {
+                let times = time_runs(runs, || {
+                    futures::executor::block_on(encoder.embed(&prompt)).expect("text query");
+                });
+                report(label, tower, load_ms, &times);
+            }
         }
         if card.towers.image.is_some() && tower != "text" {
             let started = Instant::now();

@@ -7,10 +7,9 @@
 //! LayerNorm, class token included.
 
 use burn::module::Param;
-use burn::nn::LayerNorm;
 use burn::prelude::*;
 
-use super::transformer::{Activation, Block, PatchEmbedding, bicubic_resize, take_attention, take_layer_norm, take_mlp, take_tensor, take_vector};
+use super::transformer::{Activation, Block, LayerNorm, PatchEmbedding, bicubic_resize, take_attention, take_layer_norm, take_mlp, take_tensor, take_vector};
 use super::weights::{TensorFile, WeightsError};
 
 const LAYER_NORM_EPSILON: f64 = 1e-6;
@@ -92,7 +91,7 @@ impl Dinov2 {
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let mut x = self.embed(images);
         for block in &self.blocks {
-            x = block.forward(x, None);
+            x = block.forward(x, false);
         }
         let x = self.layernorm.forward(x);
         let [batch, _, width] = x.dims();

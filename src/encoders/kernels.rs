@@ -1,10 +1,10 @@
 //! Element-wise activation kernels for the CPU backend.
 //!
 //! burn's ndarray backend builds GELU from five tensor operations and evaluates erf per element
-//! in f64 (`libm::erf`), which took about a quarter of FarSLIP's text tower on the CPU. These
-//! kernels make one pass over the values in f32 with branch-free arithmetic, which the compiler
-//! vectorises (WebAssembly SIMD in the browser). On the WebGPU device the encoders keep burn's
-//! own operations.
+//! in f64 (`libm::erf`). These kernels make one pass over the values in f32 with branch-free
+//! arithmetic. Natively the compiler vectorises the loops; the app's wasm is built for size
+//! (`opt-level = "z"`), which turns the loop vectoriser off, so exact GELU has an explicit
+//! WebAssembly SIMD version. On the WebGPU device the encoders keep burn's own operations.
 
 use burn::prelude::*;
 
@@ -37,6 +37,8 @@ pub fn erf(x: f32) -> f32 {
 
 /// Exact GELU, `x · (1 + erf(x / √2)) / 2`, in place.
 pub fn gelu_erf_in_place(values: &mut [f32]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let values = simd128::gelu_erf_lanes(values);
     for v in values {
         let x = *v;
         *v = 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
@@ -62,20 +64,158 @@ pub fn quick_gelu_in_place(values: &mut [f32]) {
     }
 }
 
+/// Below this, exp returns 0 (the true value is under 1.1e-38, the smallest normal f32).
+const EXP_FLOOR: f32 = -87.3;
+/// ln 2 = 355/512 + LN_2_LOW; n · 355/512 is exact in f32 for |n| < 2¹⁵.
+const LN_2_HIGH: f32 = 355.0 / 512.0;
+const LN_2_LOW: f32 = -2.121_944_4e-4;
+
+/// exp in f32 for the softmax, whose inputs are at most 0: x = n·ln 2 + r with |r| ≤ ln 2 / 2
+/// (ln 2 split in two parts so that n·ln 2 is exact), e^r by its Taylor series to r⁷/7!
+/// (truncation error below 1.2e-8 relative), and 2ⁿ built in the exponent bits. The largest
+/// relative error is a few f32 steps (tested below). Above 0 it is accurate up to 88, the f32
+/// range; NaN stays NaN.
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    // Rounds to the nearest integer, ties to even, for |y| < 2²²: adding 1.5 · 2²³ leaves no
+    // fraction bits. (`round_ties_even` is a library call on x86-64 without SSE4.1.)
+    const ROUND: f32 = 12_582_912.0;
+    let n = (x.max(EXP_FLOOR) * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let r = x - n * LN_2_HIGH - n * LN_2_LOW;
+    let mut p = 1.0 / 5040.0;
+    for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+        p = p * r + c;
+    }
+    let scale = f32::from_bits(((n as i32 + 127) << 23) as u32);
+    if x < EXP_FLOOR { 0.0 } else { p * scale }
+}
+
+/// `softmax(scale · row)` over each row of `row_length` values, in place.
+///
+/// With `causal`, the rows are square attention logits `[…, position, position]`: row `i` (of
+/// each square) keeps its first `i + 1` values and the rest become 0, as an additive −∞ mask
+/// above the diagonal gives.
+pub fn softmax_rows_in_place(values: &mut [f32], row_length: usize, scale: f32, causal: bool) {
+    for (index, row) in values.chunks_exact_mut(row_length).enumerate() {
+        let visible = if causal { index % row_length + 1 } else { row_length };
+        let (row, hidden) = row.split_at_mut(visible);
+        hidden.fill(0.0);
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        scale_subtract_and_exp(row, scale, max);
+        let norm = 1.0 / row.iter().sum::<f32>();
+        for v in row.iter_mut() {
+            *v *= norm;
+        }
+    }
+}
+
+/// LayerNorm over each row of `gamma.len()` values, in place: `(x − mean) / √(var + ε) · γ + β`
+/// with the biased variance, both sums in f64.
+pub fn layer_norm_rows_in_place(values: &mut [f32], gamma: &[f32], beta: &[f32], epsilon: f32) {
+    let width = gamma.len();
+    for row in values.chunks_exact_mut(width) {
+        let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / width as f64;
+        let variance = row.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / width as f64;
+        let (mean, inverse) = (mean as f32, (1.0 / (variance + f64::from(epsilon)).sqrt()) as f32);
+        for ((v, &g), &b) in row.iter_mut().zip(gamma).zip(beta) {
+            *v = (*v - mean) * inverse * g + b;
+        }
+    }
+}
+
+/// `v ← exp(scale · (v − max))` for each value.
+fn scale_subtract_and_exp(row: &mut [f32], scale: f32, max: f32) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let row = simd128::scale_subtract_and_exp_lanes(row, scale, max);
+    for v in row {
+        *v = exp(scale * (*v - max));
+    }
+}
+
+/// [`gelu_erf_in_place`] and the exponential of [`softmax_rows_in_place`] four values at a time,
+/// the same operations in the same order as the scalar versions, which the tests check.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128 {
+    use core::arch::wasm32::*;
+
+    use super::{ERF_LIMIT, ERF_P, ERF_Q, EXP_FLOOR, LN_2_HIGH, LN_2_LOW};
+
+    fn horner(coefficients: &[f32; 6], t: v128) -> v128 {
+        let mut sum = f32x4_splat(coefficients[5]);
+        for &c in coefficients[..5].iter().rev() {
+            sum = f32x4_add(f32x4_mul(sum, t), f32x4_splat(c));
+        }
+        sum
+    }
+
+    fn erf(x: v128) -> v128 {
+        let limit = f32x4_splat(ERF_LIMIT);
+        let clamped = f32x4_pmax(f32x4_pmin(x, limit), f32x4_neg(limit));
+        let t = f32x4_mul(clamped, clamped);
+        let value = f32x4_div(f32x4_mul(clamped, horner(&ERF_P, t)), horner(&ERF_Q, t));
+        let one_with_sign_of_x = v128_or(f32x4_splat(1.0), v128_and(x, f32x4_splat(-0.0)));
+        let value = v128_bitselect(one_with_sign_of_x, value, f32x4_ge(f32x4_abs(x), limit));
+        v128_bitselect(x, value, f32x4_ne(x, x))
+    }
+
+    /// Applies exact GELU to each whole group of four values and returns the rest.
+    pub fn gelu_erf_lanes(values: &mut [f32]) -> &mut [f32] {
+        let (groups, rest) = values.as_chunks_mut::<4>();
+        for group in groups {
+            // SAFETY: `group` is four f32 values, 16 bytes; wasm loads and stores need no alignment.
+            let x = unsafe { v128_load(group.as_ptr().cast::<v128>()) };
+            let e = erf(f32x4_mul(x, f32x4_splat(std::f32::consts::FRAC_1_SQRT_2)));
+            let y = f32x4_mul(f32x4_mul(f32x4_splat(0.5), x), f32x4_add(f32x4_splat(1.0), e));
+            // SAFETY: as above.
+            unsafe { v128_store(group.as_mut_ptr().cast::<v128>(), y) };
+        }
+        rest
+    }
+
+    fn exp(x: v128) -> v128 {
+        let n = f32x4_nearest(f32x4_mul(f32x4_pmax(x, f32x4_splat(EXP_FLOOR)), f32x4_splat(std::f32::consts::LOG2_E)));
+        let r = f32x4_sub(f32x4_sub(x, f32x4_mul(n, f32x4_splat(LN_2_HIGH))), f32x4_mul(n, f32x4_splat(LN_2_LOW)));
+        let mut p = f32x4_splat(1.0 / 5040.0);
+        for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+            p = f32x4_add(f32x4_mul(p, r), f32x4_splat(c));
+        }
+        let scale = i32x4_shl(i32x4_add(i32x4_trunc_sat_f32x4(n), i32x4_splat(127)), 23);
+        let value = f32x4_mul(p, scale);
+        v128_andnot(value, f32x4_lt(x, f32x4_splat(EXP_FLOOR)))
+    }
+
+    /// `v ← exp(scale · (v − max))` for each whole group of four values; returns the rest.
+    pub fn scale_subtract_and_exp_lanes(values: &mut [f32], scale: f32, max: f32) -> &mut [f32] {
+        let (groups, rest) = values.as_chunks_mut::<4>();
+        let (scale, max) = (f32x4_splat(scale), f32x4_splat(max));
+        for group in groups {
+            // SAFETY: as in `gelu_erf_lanes`.
+            let x = unsafe { v128_load(group.as_ptr().cast::<v128>()) };
+            // SAFETY: as above.
+            unsafe { v128_store(group.as_mut_ptr().cast::<v128>(), exp(f32x4_mul(scale, f32x4_sub(x, max)))) };
+        }
+        rest
+    }
+}
+
 /// Applies `kernel` to the tensor's values on the host and returns a tensor of the same shape on
 /// the same device. On burn's ndarray backend a tensor that is not shared moves out and back
 /// without a copy.
-pub fn map_on_host<const D: usize>(x: Tensor<D>, kernel: fn(&mut [f32])) -> Tensor<D> {
+pub fn map_on_host<const D: usize>(x: Tensor<D>, kernel: impl FnOnce(&mut [f32])) -> Tensor<D> {
     let device = x.device();
     let shape = x.shape();
-    let data = x.into_data().convert::<f32>();
-    let mut values = match data.try_into_vec::<f32>() {
+    let mut values = host_values(x);
+    kernel(&mut values);
+    Tensor::from_data(TensorData::new(values, shape), &device)
+}
+
+/// The tensor's values as f32, row-major.
+pub fn host_values<const D: usize>(x: Tensor<D>) -> Vec<f32> {
+    match x.into_data().convert::<f32>().try_into_vec::<f32>() {
         Ok(values) => values,
         // `convert` has just made the values f32, so this cannot fail.
         Err(error) => unreachable!("f32 tensor data: {error:?}"),
-    };
-    kernel(&mut values);
-    Tensor::from_data(TensorData::new(values, shape), &device)
+    }
 }
 
 /// Whether `device` is burn's ndarray (CPU) device, where the kernels above replace burn's
@@ -130,6 +270,74 @@ mod tests {
             assert!(values[0].is_nan());
             assert_eq!(values[1].abs(), 0.0);
             assert_eq!(values[2], 100.0);
+        }
+    }
+
+    #[test]
+    fn exp_is_within_a_few_steps_of_f64() {
+        for x in (-100 * 1024..=88 * 1024).map(|i| i as f32 / 1024.0) {
+            let expected = f64::from(x).exp();
+            let got = f64::from(exp(x));
+            if x < EXP_FLOOR {
+                assert_eq!(got, 0.0, "at {x}");
+            } else {
+                assert!((got - expected).abs() <= 3e-7 * expected, "at {x}: {got} against {expected}");
+            }
+        }
+        assert_eq!(exp(f32::NEG_INFINITY), 0.0);
+        assert_eq!(exp(0.0), 1.0);
+        assert!(exp(f32::NAN).is_nan());
+    }
+
+    /// Softmax of `scale · row` in f64, with −∞ above the diagonal when `causal`.
+    fn softmax_f64(values: &[f32], length: usize, scale: f64, causal: bool) -> Vec<f64> {
+        values
+            .chunks(length)
+            .enumerate()
+            .flat_map(|(r, row)| {
+                let logits: Vec<f64> = row
+                    .iter()
+                    .enumerate()
+                    .map(|(c, &v)| if causal && c > r % length { f64::NEG_INFINITY } else { scale * f64::from(v) })
+                    .collect();
+                let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let exps: Vec<f64> = logits.iter().map(|&l| (l - max).exp()).collect();
+                let sum: f64 = exps.iter().sum();
+                exps.into_iter().map(move |e| e / sum)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn softmax_matches_f64_with_and_without_the_causal_mask() {
+        // Two squares of 33 × 33 logits, as two heads.
+        let length = 33;
+        let inputs: Vec<f32> = (0..2 * length * length).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();
+        for causal in [false, true] {
+            let expected = softmax_f64(&inputs, length, 0.125, causal);
+            let mut values = inputs.clone();
+            softmax_rows_in_place(&mut values, length, 0.125, causal);
+            for (got, want) in values.iter().zip(&expected) {
+                assert!((f64::from(*got) - want).abs() < 1e-6, "causal {causal}: {got} against {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn layer_norm_matches_f64() {
+        let width = 48;
+        let values: Vec<f32> = (0..3 * width).map(|i| ((i * 53 % 97) as f32 - 40.0) / 3.0 + 1000.0 * (i / width) as f32).collect();
+        let gamma: Vec<f32> = (0..width).map(|i| 0.5 + i as f32 / 10.0).collect();
+        let beta: Vec<f32> = (0..width).map(|i| i as f32 - 20.0).collect();
+        let mut got = values.clone();
+        layer_norm_rows_in_place(&mut got, &gamma, &beta, 1e-5);
+        for (row, out) in values.chunks(width).zip(got.chunks(width)) {
+            let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / width as f64;
+            let var = row.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / width as f64;
+            for i in 0..width {
+                let want = (f64::from(row[i]) - mean) / (var + 1e-5).sqrt() * f64::from(gamma[i]) + f64::from(beta[i]);
+                assert!((f64::from(out[i]) - want).abs() < 1e-5 * want.abs().max(1.0), "{} against {want}", out[i]);
+            }
         }
     }
 

@@ -6,10 +6,10 @@
 //! ε = 1e-6, final norm, class-token pooling, linear head.
 
 use burn::module::Param;
-use burn::nn::{LayerNorm, Linear};
+use burn::nn::Linear;
 use burn::prelude::*;
 
-use super::transformer::{Activation, Block, PatchEmbedding, take_fused_attention, take_layer_norm, take_mlp, take_tensor};
+use super::transformer::{Activation, Block, LayerNorm, PatchEmbedding, take_fused_attention, take_layer_norm, take_mlp, take_tensor};
 use super::weights::{TensorFile, WeightsError};
 
 const LAYER_NORM_EPSILON: f64 = 1e-6;
@@ -90,7 +90,7 @@ impl SatclipVit {
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let mut x = self.embed(images);
         for block in &self.blocks {
-            x = block.forward(x, None);
+            x = block.forward(x, false);
         }
         let x = self.norm.forward(x);
         let [batch, _, width] = x.dims();

@@ -7,10 +7,10 @@
 //! last position, so the padding changes the embedding.
 
 use burn::module::Param;
-use burn::nn::{LayerNorm, Linear};
+use burn::nn::Linear;
 use burn::prelude::*;
 
-use super::transformer::{Activation, Attention, Block, Mlp, PatchEmbedding, take_attention, take_layer_norm, take_mlp, take_packed_attention, take_tensor, TokenOutOfRange, TokenTable};
+use super::transformer::{Activation, Attention, Block, LayerNorm, Mlp, PatchEmbedding, take_attention, take_layer_norm, take_mlp, take_packed_attention, take_tensor, TokenOutOfRange, TokenTable};
 use super::weights::{TensorFile, WeightsError};
 
 const LAYER_NORM_EPSILON: f64 = 1e-6;
@@ -80,7 +80,7 @@ impl PoolingHead {
     pub fn forward(&self, tokens: Tensor<3>) -> Tensor<2> {
         let [batch, _, width] = tokens.dims();
         let probe = self.probe.val().expand([batch, 1, width]);
-        let pooled = self.attention.forward_cross(probe, tokens, None);
+        let pooled = self.attention.forward_cross(probe, tokens);
         let pooled = pooled.clone() + self.mlp.forward(self.layernorm.forward(pooled));
         pooled.reshape([batch, width])
     }
@@ -126,7 +126,7 @@ impl VisionTower {
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let mut x = self.embed(images);
         for block in &self.blocks {
-            x = block.forward(x, None);
+            x = block.forward(x, false);
         }
         self.head.forward(self.post_layernorm.forward(x))
     }
@@ -170,7 +170,7 @@ impl TextTower {
         let mut x = self.embed(ids, batch)?;
         let [_, context, _] = x.dims();
         for block in &self.blocks {
-            x = block.forward(x, None);
+            x = block.forward(x, false);
         }
         let x = self.final_layer_norm.forward(x);
         let [_, _, width] = x.dims();

@@ -2,7 +2,7 @@
 //! (attention + MLP, optional LayerScale), with weights taken from checkpoints by name.
 
 use burn::module::Param;
-use burn::nn::{LayerNorm, LayerNormConfig, Linear};
+use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation::{gelu, gelu_approximate, softmax};
 
@@ -51,14 +51,14 @@ pub struct Attention {
 }
 
 impl Attention {
-    /// Attends over the sequence; `mask` is added to the attention logits (−∞ hides a position).
+    /// Attends over the sequence; with `causal`, each position only over itself and the
+    /// positions before it.
     ///
     /// # Shapes
     /// - `x`: `[batch, seq_length, d_model]`
-    /// - `mask`: `[seq_length, seq_length]`
     /// - returns `[batch, seq_length, d_model]`
-    pub fn forward(&self, x: Tensor<3>, mask: Option<Tensor<2>>) -> Tensor<3> {
-        self.forward_cross(x.clone(), x, mask)
+    pub fn forward(&self, x: Tensor<3>, causal: bool) -> Tensor<3> {
+        self.attend(x.clone(), x, causal)
     }
 
     /// Attends from `queries` over `context` (keys and values).
@@ -66,9 +66,12 @@ impl Attention {
     /// # Shapes
     /// - `queries`: `[batch, query_length, d_model]`
     /// - `context`: `[batch, context_length, d_model]`
-    /// - `mask`: `[query_length, context_length]`
     /// - returns `[batch, query_length, d_model]`
-    pub fn forward_cross(&self, queries: Tensor<3>, context: Tensor<3>, mask: Option<Tensor<2>>) -> Tensor<3> {
+    pub fn forward_cross(&self, queries: Tensor<3>, context: Tensor<3>) -> Tensor<3> {
+        self.attend(queries, context, false)
+    }
+
+    fn attend(&self, queries: Tensor<3>, context: Tensor<3>, causal: bool) -> Tensor<3> {
         let [batch, query_length, d_model] = queries.dims();
         let [_, context_length, _] = context.dims();
         let head_dim = d_model / self.heads;
@@ -78,14 +81,53 @@ impl Attention {
         let k = split(self.key.forward(context.clone()), context_length);
         let v = split(self.value.forward(context), context_length);
 
-        let mut logits = q.matmul(k.swap_dims(2, 3)).div_scalar((head_dim as f64).sqrt());
-        if let Some(mask) = mask {
-            logits = logits + mask.unsqueeze::<4>();
-        }
-        let weights = softmax(logits, 3);
+        let logits = q.matmul(k.swap_dims(2, 3));
+        let scale = 1.0 / (head_dim as f64).sqrt();
+        let weights = if kernels::runs_on_host(&logits.device()) {
+            // One pass: scale, causal mask and softmax.
+            kernels::map_on_host(logits, |values| kernels::softmax_rows_in_place(values, context_length, scale as f32, causal))
+        } else {
+            let mut logits = logits.mul_scalar(scale);
+            if causal {
+                logits = logits + causal_mask(query_length, context_length, &self.query.weight.device()).unsqueeze::<4>();
+            }
+            softmax(logits, 3)
+        };
 
         let attended = weights.matmul(v).swap_dims(1, 2).reshape([batch, query_length, d_model]);
         self.out.forward(attended)
+    }
+}
+
+/// Additive causal mask for square attention: −∞ above the diagonal.
+fn causal_mask(query_length: usize, context_length: usize, device: &Device) -> Tensor<2> {
+    let values: Vec<f32> = (0..query_length * context_length)
+        .map(|i| if i % context_length > i / context_length { f32::NEG_INFINITY } else { 0.0 })
+        .collect();
+    Tensor::from_data(TensorData::new(values, [query_length, context_length]), device)
+}
+
+/// LayerNorm over the last axis, `(x − mean) / √(var + ε) · γ + β` with the biased variance.
+#[derive(Module, Debug)]
+pub struct LayerNorm {
+    pub gamma: Param<Tensor<1>>,
+    pub beta: Param<Tensor<1>>,
+    #[module(skip)]
+    pub epsilon: f64,
+}
+
+impl LayerNorm {
+    /// On the CPU one kernel ([`kernels::layer_norm_rows_in_place`]); on WebGPU burn's.
+    ///
+    /// # Shapes
+    /// - `x`: `[..., width]` → `[..., width]`
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        if kernels::runs_on_host(&x.device()) {
+            let (gamma, beta) = (kernels::host_values(self.gamma.val()), kernels::host_values(self.beta.val()));
+            let epsilon = self.epsilon as f32;
+            return kernels::map_on_host(x, |values| kernels::layer_norm_rows_in_place(values, &gamma, &beta, epsilon));
+        }
+        burn::tensor::module::layer_norm(x, self.gamma.val(), Some(self.beta.val()), self.epsilon)
     }
 }
 
@@ -159,12 +201,12 @@ pub struct Block {
 impl Block {
     /// # Shapes
     /// - `x`: `[batch, seq_length, d_model]` → `[batch, seq_length, d_model]`
-    pub fn forward(&self, x: Tensor<3>, mask: Option<Tensor<2>>) -> Tensor<3> {
+    pub fn forward(&self, x: Tensor<3>, causal: bool) -> Tensor<3> {
         let scale = |t: Tensor<3>, gamma: &Option<Param<Tensor<1>>>| match gamma {
             Some(gamma) => t * gamma.val().unsqueeze::<3>(),
             None => t,
         };
-        let attended = self.attention.forward(self.norm1.forward(x.clone()), mask);
+        let attended = self.attention.forward(self.norm1.forward(x.clone()), causal);
         let x = x + scale(attended, &self.layer_scale1);
         let transformed = self.mlp.forward(self.norm2.forward(x.clone()));
         x + scale(transformed, &self.layer_scale2)
@@ -182,10 +224,11 @@ pub fn take_mlp(file: &mut TensorFile<'_>, name: &str, width: usize, hidden: usi
 
 /// Takes a LayerNorm's `{name}.weight` and `{name}.bias`.
 pub fn take_layer_norm(file: &mut TensorFile<'_>, name: &str, width: usize, epsilon: f64, device: &Device) -> Result<LayerNorm, WeightsError> {
-    let mut norm = LayerNormConfig::new(width).with_epsilon(epsilon).init(device);
-    norm.gamma = Param::from_tensor(take_vector(file, &format!("{name}.weight"), width, device)?);
-    norm.beta = Some(Param::from_tensor(take_vector(file, &format!("{name}.bias"), width, device)?));
-    Ok(norm)
+    Ok(LayerNorm {
+        gamma: Param::from_tensor(take_vector(file, &format!("{name}.weight"), width, device)?),
+        beta: Param::from_tensor(take_vector(file, &format!("{name}.bias"), width, device)?),
+        epsilon,
+    })
 }
 
 /// Takes a 1-D tensor.

@@ -74,7 +74,8 @@ async function main() {
       const { entry, card } = await prepareModel(options.eee, dir, model);
       datasets.push(entry);
       labels[model] = {
-        text: card.towers.text && `text (${card.towers.text.tokenizer.length} tokens)`,
+        text: card.towers.text && 'text (short prompt)',
+        longText: card.towers.text && `text (prompt filling ${card.towers.text.tokenizer.length} tokens)`,
         image: `image (${card.architecture.image_size} px)`,
       };
     }
@@ -91,11 +92,19 @@ async function main() {
           await page.waitForSelector('#model-summary', { timeout: LOAD_TIMEOUT_MS });
           const timings = {};
           if (MODELS[model].text) {
+            // A short prompt, and one long enough to fill the context: FarSLIP's causal text
+            // tower stops at the end-of-text token, so only the second runs all positions.
             timings[labels[model].text] = await timeQueries(page, runs, async (i) => {
               const prompt = `a river delta with many channels, take ${i}`;
               await page.fill('#text-query', prompt);
               await page.click('#search-text');
               return prompt;
+            });
+            timings[labels[model].longText] = await timeQueries(page, runs, async (i) => {
+              const start = `take ${i}: a river delta with many channels`;
+              await page.fill('#text-query', `${start}, ${Array(60).fill('terraced rice fields beside a braided river').join(', ')}`);
+              await page.click('#search-text');
+              return start;
             });
           }
           timings[labels[model].image] = await timeQueries(page, runs, async (i) => {

@@ -21,7 +21,7 @@ fn embedding_matches_timm() {
     let model = load(&Fixture::read("satclip/tiny.safetensors"), &tiny_config());
     let images = reference.tensor4("images");
     assert_close(model.embed(images.clone()).into_data(), &reference.f32("block0_input"), 1e-5);
-    let block0 = model.blocks[0].forward(model.embed(images.clone()), None);
+    let block0 = model.blocks[0].forward(model.embed(images.clone()), false);
     assert_close(block0.into_data(), &reference.f32("block0_output"), 1e-5);
     assert_close(model.forward(images).into_data(), &reference.f32("image_embeds"), 1e-4);
 }

@@ -38,7 +38,7 @@ pub fn erf(x: f32) -> f32 {
 /// Exact GELU, `x · (1 + erf(x / √2)) / 2`, in place.
 pub fn gelu_erf_in_place(values: &mut [f32]) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let values = simd128::gelu_erf_lanes(values);
+    let values = simd128::gelu_erf(values);
     for v in values {
         let x = *v;
         *v = 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
@@ -69,6 +69,8 @@ const EXP_FLOOR: f32 = -87.3;
 /// ln 2 = 355/512 + LN_2_LOW; n · 355/512 is exact in f32 for |n| < 2¹⁵.
 const LN_2_HIGH: f32 = 355.0 / 512.0;
 const LN_2_LOW: f32 = -2.121_944_4e-4;
+/// Taylor coefficients of e^r, 1/k! for k = 7 down to 2.
+const EXP_TAYLOR: [f32; 6] = [1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5];
 
 /// exp in f32 for the softmax, whose inputs are at most 0: x = n·ln 2 + r with |r| ≤ ln 2 / 2
 /// (ln 2 split in two parts so that n·ln 2 is exact), e^r by its Taylor series to r⁷/7!
@@ -82,10 +84,8 @@ pub fn exp(x: f32) -> f32 {
     const ROUND: f32 = 12_582_912.0;
     let n = (x.max(EXP_FLOOR) * std::f32::consts::LOG2_E + ROUND) - ROUND;
     let r = x - n * LN_2_HIGH - n * LN_2_LOW;
-    let mut p = 1.0 / 5040.0;
-    for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
-        p = p * r + c;
-    }
+    let [c7, c6, c5, c4, c3, c2] = EXP_TAYLOR;
+    let p = (((((((c7 * r + c6) * r + c5) * r + c4) * r + c3) * r + c2) * r + 1.0) * r) + 1.0;
     let scale = f32::from_bits(((n as i32 + 127) << 23) as u32);
     if x < EXP_FLOOR { 0.0 } else { p * scale }
 }
@@ -100,101 +100,213 @@ pub fn softmax_rows_in_place(values: &mut [f32], row_length: usize, scale: f32, 
         let visible = if causal { index % row_length + 1 } else { row_length };
         let (row, hidden) = row.split_at_mut(visible);
         hidden.fill(0.0);
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        scale_subtract_and_exp(row, scale, max);
-        let norm = 1.0 / row.iter().sum::<f32>();
-        for v in row.iter_mut() {
-            *v *= norm;
-        }
+        let max = lanes::max(row);
+        lanes::scale_subtract_and_exp(row, scale, max);
+        lanes::multiply(row, 1.0 / lanes::sum(row));
     }
 }
 
 /// LayerNorm over each row of `gamma.len()` values, in place: `(x − mean) / √(var + ε) · γ + β`
-/// with the biased variance, both sums in f64.
+/// with the biased variance of the centred values.
 pub fn layer_norm_rows_in_place(values: &mut [f32], gamma: &[f32], beta: &[f32], epsilon: f32) {
     let width = gamma.len();
     for row in values.chunks_exact_mut(width) {
-        let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / width as f64;
-        let variance = row.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / width as f64;
-        let (mean, inverse) = (mean as f32, (1.0 / (variance + f64::from(epsilon)).sqrt()) as f32);
+        let mean = lanes::sum(row) / width as f32;
+        let variance = lanes::sum_of_squares_about(row, mean) / width as f32;
+        lanes::normalise(row, gamma, beta, mean, 1.0 / (variance + epsilon).sqrt());
+    }
+}
+
+/// `stream ← stream + update · γ`, with γ (LayerScale) repeated over rows of `γ.len()` values,
+/// or `stream + update` without γ.
+pub fn add_scaled_rows(stream: &mut [f32], update: &[f32], gamma: Option<&[f32]>) {
+    match gamma {
+        Some(gamma) => {
+            for (row, update) in stream.chunks_exact_mut(gamma.len()).zip(update.chunks_exact(gamma.len())) {
+                for ((s, &u), &g) in row.iter_mut().zip(update).zip(gamma) {
+                    *s += u * g;
+                }
+            }
+        }
+        None => {
+            for (s, &u) in stream.iter_mut().zip(update) {
+                *s += u;
+            }
+        }
+    }
+}
+
+/// The loops of the kernels above. In the browser each runs four values at a time with
+/// WebAssembly SIMD and finishes the last one to three values with the scalar code, which is
+/// all that runs natively (where the compiler vectorises it). Both do the same operations in the
+/// same order, apart from the order of the additions in the sums.
+mod lanes {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    use super::simd128;
+
+    pub fn max(row: &[f32]) -> f32 {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        let (max, row) = simd128::max(row);
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        let max = f32::NEG_INFINITY;
+        row.iter().copied().fold(max, f32::max)
+    }
+
+    pub fn sum(row: &[f32]) -> f32 {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        let (sum, row) = simd128::sum(row);
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        let sum = 0.0;
+        row.iter().fold(sum, |sum, &v| sum + v)
+    }
+
+    pub fn sum_of_squares_about(row: &[f32], mean: f32) -> f32 {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        let (sum, row) = simd128::sum_of_squares_about(row, mean);
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        let sum = 0.0;
+        row.iter().fold(sum, |sum, &v| sum + (v - mean) * (v - mean))
+    }
+
+    pub fn multiply(row: &mut [f32], factor: f32) {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        let row = simd128::multiply(row, factor);
+        for v in row {
+            *v *= factor;
+        }
+    }
+
+    pub fn scale_subtract_and_exp(row: &mut [f32], scale: f32, max: f32) {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        let row = simd128::scale_subtract_and_exp(row, scale, max);
+        for v in row {
+            *v = super::exp(scale * (*v - max));
+        }
+    }
+
+    pub fn normalise(row: &mut [f32], gamma: &[f32], beta: &[f32], mean: f32, inverse: f32) {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        let (row, gamma, beta) = simd128::normalise(row, gamma, beta, mean, inverse);
         for ((v, &g), &b) in row.iter_mut().zip(gamma).zip(beta) {
             *v = (*v - mean) * inverse * g + b;
         }
     }
 }
 
-/// `v ← exp(scale · (v − max))` for each value.
-fn scale_subtract_and_exp(row: &mut [f32], scale: f32, max: f32) {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let row = simd128::scale_subtract_and_exp_lanes(row, scale, max);
-    for v in row {
-        *v = exp(scale * (*v - max));
-    }
-}
-
-/// [`gelu_erf_in_place`] and the exponential of [`softmax_rows_in_place`] four values at a time,
-/// the same operations in the same order as the scalar versions, which the tests check.
+/// The WebAssembly SIMD loops: each handles the whole groups of four values and returns the rest
+/// (at most three values) to the scalar loop. Polynomials are written out: at `opt-level = "z"`
+/// a loop over coefficients stays a loop.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128 {
     use core::arch::wasm32::*;
 
-    use super::{ERF_LIMIT, ERF_P, ERF_Q, EXP_FLOOR, LN_2_HIGH, LN_2_LOW};
+    use super::{ERF_LIMIT, ERF_P, ERF_Q, EXP_FLOOR, EXP_TAYLOR, LN_2_HIGH, LN_2_LOW};
 
-    fn horner(coefficients: &[f32; 6], t: v128) -> v128 {
-        let mut sum = f32x4_splat(coefficients[5]);
-        for &c in coefficients[..5].iter().rev() {
-            sum = f32x4_add(f32x4_mul(sum, t), f32x4_splat(c));
-        }
-        sum
+    fn load(group: &[f32; 4]) -> v128 {
+        // SAFETY: `group` is 16 readable bytes; wasm loads need no alignment.
+        unsafe { v128_load(group.as_ptr().cast::<v128>()) }
+    }
+
+    fn store(group: &mut [f32; 4], value: v128) {
+        // SAFETY: `group` is 16 writable bytes; wasm stores need no alignment.
+        unsafe { v128_store(group.as_mut_ptr().cast::<v128>(), value) }
+    }
+
+    fn horizontal(value: v128, combine: fn(f32, f32) -> f32) -> f32 {
+        let lanes = [f32x4_extract_lane::<0>(value), f32x4_extract_lane::<1>(value), f32x4_extract_lane::<2>(value), f32x4_extract_lane::<3>(value)];
+        combine(combine(lanes[0], lanes[1]), combine(lanes[2], lanes[3]))
+    }
+
+    /// `((((c₅ t + c₄) t + c₃) t + c₂) t + c₁) t + c₀`
+    fn polynomial_5(c: &[f32; 6], t: v128) -> v128 {
+        let mut p = f32x4_add(f32x4_mul(f32x4_splat(c[5]), t), f32x4_splat(c[4]));
+        p = f32x4_add(f32x4_mul(p, t), f32x4_splat(c[3]));
+        p = f32x4_add(f32x4_mul(p, t), f32x4_splat(c[2]));
+        p = f32x4_add(f32x4_mul(p, t), f32x4_splat(c[1]));
+        f32x4_add(f32x4_mul(p, t), f32x4_splat(c[0]))
     }
 
     fn erf(x: v128) -> v128 {
         let limit = f32x4_splat(ERF_LIMIT);
         let clamped = f32x4_pmax(f32x4_pmin(x, limit), f32x4_neg(limit));
         let t = f32x4_mul(clamped, clamped);
-        let value = f32x4_div(f32x4_mul(clamped, horner(&ERF_P, t)), horner(&ERF_Q, t));
+        let value = f32x4_div(f32x4_mul(clamped, polynomial_5(&ERF_P, t)), polynomial_5(&ERF_Q, t));
         let one_with_sign_of_x = v128_or(f32x4_splat(1.0), v128_and(x, f32x4_splat(-0.0)));
         let value = v128_bitselect(one_with_sign_of_x, value, f32x4_ge(f32x4_abs(x), limit));
         v128_bitselect(x, value, f32x4_ne(x, x))
     }
 
-    /// Applies exact GELU to each whole group of four values and returns the rest.
-    pub fn gelu_erf_lanes(values: &mut [f32]) -> &mut [f32] {
-        let (groups, rest) = values.as_chunks_mut::<4>();
-        for group in groups {
-            // SAFETY: `group` is four f32 values, 16 bytes; wasm loads and stores need no alignment.
-            let x = unsafe { v128_load(group.as_ptr().cast::<v128>()) };
-            let e = erf(f32x4_mul(x, f32x4_splat(std::f32::consts::FRAC_1_SQRT_2)));
-            let y = f32x4_mul(f32x4_mul(f32x4_splat(0.5), x), f32x4_add(f32x4_splat(1.0), e));
-            // SAFETY: as above.
-            unsafe { v128_store(group.as_mut_ptr().cast::<v128>(), y) };
-        }
-        rest
-    }
-
     fn exp(x: v128) -> v128 {
         let n = f32x4_nearest(f32x4_mul(f32x4_pmax(x, f32x4_splat(EXP_FLOOR)), f32x4_splat(std::f32::consts::LOG2_E)));
         let r = f32x4_sub(f32x4_sub(x, f32x4_mul(n, f32x4_splat(LN_2_HIGH))), f32x4_mul(n, f32x4_splat(LN_2_LOW)));
-        let mut p = f32x4_splat(1.0 / 5040.0);
-        for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
-            p = f32x4_add(f32x4_mul(p, r), f32x4_splat(c));
-        }
+        // EXP_TAYLOR runs from r⁷ down to r²: reversed, it is c₅ … c₀ of `polynomial_5`.
+        let [c7, c6, c5, c4, c3, c2] = EXP_TAYLOR;
+        let p = polynomial_5(&[c2, c3, c4, c5, c6, c7], r);
+        let p = f32x4_add(f32x4_mul(f32x4_add(f32x4_mul(p, r), f32x4_splat(1.0)), r), f32x4_splat(1.0));
         let scale = i32x4_shl(i32x4_add(i32x4_trunc_sat_f32x4(n), i32x4_splat(127)), 23);
-        let value = f32x4_mul(p, scale);
-        v128_andnot(value, f32x4_lt(x, f32x4_splat(EXP_FLOOR)))
+        v128_andnot(f32x4_mul(p, scale), f32x4_lt(x, f32x4_splat(EXP_FLOOR)))
     }
 
-    /// `v ← exp(scale · (v − max))` for each whole group of four values; returns the rest.
-    pub fn scale_subtract_and_exp_lanes(values: &mut [f32], scale: f32, max: f32) -> &mut [f32] {
+    pub fn gelu_erf(values: &mut [f32]) -> &mut [f32] {
+        let (groups, rest) = values.as_chunks_mut::<4>();
+        for group in groups {
+            let x = load(group);
+            let e = erf(f32x4_mul(x, f32x4_splat(std::f32::consts::FRAC_1_SQRT_2)));
+            store(group, f32x4_mul(f32x4_mul(f32x4_splat(0.5), x), f32x4_add(f32x4_splat(1.0), e)));
+        }
+        rest
+    }
+
+    pub fn max(values: &[f32]) -> (f32, &[f32]) {
+        let (groups, rest) = values.as_chunks::<4>();
+        let max = groups.iter().fold(f32x4_splat(f32::NEG_INFINITY), |max, group| f32x4_pmax(max, load(group)));
+        (horizontal(max, f32::max), rest)
+    }
+
+    pub fn sum(values: &[f32]) -> (f32, &[f32]) {
+        let (groups, rest) = values.as_chunks::<4>();
+        let sum = groups.iter().fold(f32x4_splat(0.0), |sum, group| f32x4_add(sum, load(group)));
+        (horizontal(sum, |a, b| a + b), rest)
+    }
+
+    pub fn sum_of_squares_about(values: &[f32], mean: f32) -> (f32, &[f32]) {
+        let (groups, rest) = values.as_chunks::<4>();
+        let mean = f32x4_splat(mean);
+        let sum = groups.iter().fold(f32x4_splat(0.0), |sum, group| {
+            let d = f32x4_sub(load(group), mean);
+            f32x4_add(sum, f32x4_mul(d, d))
+        });
+        (horizontal(sum, |a, b| a + b), rest)
+    }
+
+    pub fn multiply(values: &mut [f32], factor: f32) -> &mut [f32] {
+        let (groups, rest) = values.as_chunks_mut::<4>();
+        let factor = f32x4_splat(factor);
+        for group in groups {
+            store(group, f32x4_mul(load(group), factor));
+        }
+        rest
+    }
+
+    pub fn scale_subtract_and_exp(values: &mut [f32], scale: f32, max: f32) -> &mut [f32] {
         let (groups, rest) = values.as_chunks_mut::<4>();
         let (scale, max) = (f32x4_splat(scale), f32x4_splat(max));
         for group in groups {
-            // SAFETY: as in `gelu_erf_lanes`.
-            let x = unsafe { v128_load(group.as_ptr().cast::<v128>()) };
-            // SAFETY: as above.
-            unsafe { v128_store(group.as_mut_ptr().cast::<v128>(), exp(f32x4_mul(scale, f32x4_sub(x, max)))) };
+            store(group, exp(f32x4_mul(scale, f32x4_sub(load(group), max))));
         }
         rest
+    }
+
+    pub fn normalise<'a>(values: &'a mut [f32], gamma: &'a [f32], beta: &'a [f32], mean: f32, inverse: f32) -> (&'a mut [f32], &'a [f32], &'a [f32]) {
+        let (groups, rest) = values.as_chunks_mut::<4>();
+        let (gamma_groups, gamma_rest) = gamma.as_chunks::<4>();
+        let (beta_groups, beta_rest) = beta.as_chunks::<4>();
+        let (mean, inverse) = (f32x4_splat(mean), f32x4_splat(inverse));
+        for ((group, g), b) in groups.iter_mut().zip(gamma_groups).zip(beta_groups) {
+            let normalised = f32x4_mul(f32x4_sub(load(group), mean), inverse);
+            store(group, f32x4_add(f32x4_mul(normalised, load(g)), load(b)));
+        }
+        (rest, gamma_rest, beta_rest)
     }
 }
 
@@ -326,7 +438,7 @@ mod tests {
     #[test]
     fn layer_norm_matches_f64() {
         let width = 48;
-        let values: Vec<f32> = (0..3 * width).map(|i| ((i * 53 % 97) as f32 - 40.0) / 3.0 + 1000.0 * (i / width) as f32).collect();
+        let values: Vec<f32> = (0..3 * width).map(|i| ((i * 53 % 97) as f32 - 40.0) / 3.0 + 10.0 * (i / width) as f32).collect();
         let gamma: Vec<f32> = (0..width).map(|i| 0.5 + i as f32 / 10.0).collect();
         let beta: Vec<f32> = (0..width).map(|i| i as f32 - 20.0).collect();
         let mut got = values.clone();
@@ -339,6 +451,15 @@ mod tests {
                 assert!((f64::from(out[i]) - want).abs() < 1e-5 * want.abs().max(1.0), "{} against {want}", out[i]);
             }
         }
+    }
+
+    #[test]
+    fn residual_add_with_and_without_layer_scale() {
+        let mut stream = vec![1.0, 2.0, 3.0, 4.0];
+        add_scaled_rows(&mut stream, &[10.0, 20.0, 30.0, 40.0], None);
+        assert_eq!(stream, vec![11.0, 22.0, 33.0, 44.0]);
+        add_scaled_rows(&mut stream, &[1.0, 1.0, 2.0, 2.0], Some(&[0.5, -1.0]));
+        assert_eq!(stream, vec![11.5, 21.0, 34.0, 42.0]);
     }
 
     #[test]

@@ -123,11 +123,15 @@ impl LayerNorm {
     /// - `x`: `[..., width]` → `[..., width]`
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         if kernels::runs_on_host(&x.device()) {
-            let (gamma, beta) = (kernels::host_values(self.gamma.val()), kernels::host_values(self.beta.val()));
-            let epsilon = self.epsilon as f32;
-            return kernels::map_on_host(x, |values| kernels::layer_norm_rows_in_place(values, &gamma, &beta, epsilon));
+            return kernels::map_on_host(x, |values| self.apply_on_host(values));
         }
         burn::tensor::module::layer_norm(x, self.gamma.val(), Some(self.beta.val()), self.epsilon)
+    }
+
+    /// Normalises rows of host values in place.
+    fn apply_on_host(&self, values: &mut [f32]) {
+        let (gamma, beta) = (kernels::host_values(self.gamma.val()), kernels::host_values(self.beta.val()));
+        kernels::layer_norm_rows_in_place(values, &gamma, &beta, self.epsilon as f32);
     }
 }
 
@@ -202,6 +206,9 @@ impl Block {
     /// # Shapes
     /// - `x`: `[batch, seq_length, d_model]` → `[batch, seq_length, d_model]`
     pub fn forward(&self, x: Tensor<3>, causal: bool) -> Tensor<3> {
+        if kernels::runs_on_host(&x.device()) {
+            return self.forward_on_host(x, causal);
+        }
         let scale = |t: Tensor<3>, gamma: &Option<Param<Tensor<1>>>| match gamma {
             Some(gamma) => t * gamma.val().unsqueeze::<3>(),
             None => t,
@@ -210,6 +217,27 @@ impl Block {
         let x = x + scale(attended, &self.layer_scale1);
         let transformed = self.mlp.forward(self.norm2.forward(x.clone()));
         x + scale(transformed, &self.layer_scale2)
+    }
+
+    /// The same on the CPU with the residual stream kept as host values: a tensor that is
+    /// still referenced (the stream, which the residual adds need) can only be read back by an
+    /// element-by-element copy on burn's ndarray backend, which cost more than the LayerNorms.
+    fn forward_on_host(&self, x: Tensor<3>, causal: bool) -> Tensor<3> {
+        let (device, shape) = (x.device(), x.shape());
+        let as_tensor = |values: Vec<f32>| Tensor::<3>::from_data(TensorData::new(values, shape.clone()), &device);
+        let gamma = |scale: &Option<Param<Tensor<1>>>| scale.as_ref().map(|gamma| kernels::host_values(gamma.val()));
+
+        let mut stream = kernels::host_values(x);
+        let mut normalised = stream.clone();
+        self.norm1.apply_on_host(&mut normalised);
+        let attended = kernels::host_values(self.attention.forward(as_tensor(normalised), causal));
+        kernels::add_scaled_rows(&mut stream, &attended, gamma(&self.layer_scale1).as_deref());
+
+        let mut normalised = stream.clone();
+        self.norm2.apply_on_host(&mut normalised);
+        let transformed = kernels::host_values(self.mlp.forward(as_tensor(normalised)));
+        kernels::add_scaled_rows(&mut stream, &transformed, gamma(&self.layer_scale2).as_deref());
+        as_tensor(stream)
     }
 }
 

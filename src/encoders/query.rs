@@ -124,9 +124,14 @@ impl TextQueryEncoder {
 
     pub async fn embed(&self, text: &str) -> Result<Vec<f32>, QueryError> {
         let ids = self.tokenize(text)?;
+        self.embed_ids(&ids).await
+    }
+
+    /// Runs the text tower on the ids of one text, as [`Self::tokenize`] gives them.
+    pub async fn embed_ids(&self, ids: &[i64]) -> Result<Vec<f32>, QueryError> {
         let output = match &self.tower {
-            TextTower::Farslip(tower) => tower.forward(&ids, 1),
-            TextTower::Siglip(tower) => tower.forward(&ids, 1),
+            TextTower::Farslip(tower) => tower.forward(ids, 1),
+            TextTower::Siglip(tower) => tower.forward(ids, 1),
         };
         let output = output.map_err(|e| QueryError::TokenOutOfRange { model: self.model.clone(), id: e.id, vocab_size: e.vocab_size })?;
         read_row(output).await
@@ -195,7 +200,16 @@ impl ImageQueryEncoder {
     }
 
     pub async fn embed(&self, image: &QueryImage) -> Result<Vec<f32>, QueryError> {
-        let input = match (image, &self.pipeline) {
+        let input = self.prepare(image)?;
+        self.embed_prepared(input).await
+    }
+
+    /// The card's preprocessing: the tower's input tensor on the encoder's device.
+    ///
+    /// # Shapes
+    /// - returns `[1, channels, size, size]`
+    pub fn prepare(&self, image: &QueryImage) -> Result<Tensor<4>, QueryError> {
+        Ok(match (image, &self.pipeline) {
             (QueryImage::Rgb(rgb), Some(pipeline)) => {
                 let (values, side) = pipeline.run(rgb);
                 if side != self.image_size || values.len() != 3 * side * side {
@@ -210,7 +224,11 @@ impl ImageQueryEncoder {
             }
             (QueryImage::Rgb(_), None) => return Err(QueryError::WrongImageKind { model: self.model.clone(), expected: "a 12- or 13-band Sentinel-2 GeoTIFF" }),
             (QueryImage::Bands(_), Some(_)) => return Err(QueryError::WrongImageKind { model: self.model.clone(), expected: "a PNG or JPEG image" }),
-        };
+        })
+    }
+
+    /// Runs the image tower on the output of [`Self::prepare`].
+    pub async fn embed_prepared(&self, input: Tensor<4>) -> Result<Vec<f32>, QueryError> {
         let output = match &self.tower {
             ImageTower::Farslip(tower) => tower.forward(input),
             ImageTower::Siglip(tower) => tower.forward(input),

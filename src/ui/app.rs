@@ -43,6 +43,9 @@ struct Timings {
     load: Option<f64>,
     /// Fetching what the query needs beyond the dataset (encoder weights, once).
     fetch: Option<f64>,
+    /// Tokenising the text or preprocessing the image.
+    prepare: Option<f64>,
+    /// Running the encoder's tower and reading the embedding back.
     encode: Option<f64>,
     score: Option<f64>,
     draw: Option<f64>,
@@ -57,6 +60,7 @@ impl Timings {
     fn add(&mut self, part: &Timings) {
         let sum = |a: Option<f64>, b: Option<f64>| if a.is_none() && b.is_none() { None } else { Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)) };
         self.fetch = sum(self.fetch, part.fetch);
+        self.prepare = sum(self.prepare, part.prepare);
         self.encode = sum(self.encode, part.encode);
         if self.encoder.is_none() {
             self.encoder.clone_from(&part.encoder);
@@ -721,11 +725,12 @@ fn StatusLine() -> impl IntoView {
     let text = move || {
         let t = state.timings.get();
         format!(
-            "dataset: {} requests, {:.1} MB in {} · query: fetch {} · encode {} · score {} · draw {}{}{}",
+            "dataset: {} requests, {:.1} MB in {} · query: fetch {} · prepare {} · encode {} · score {} · draw {}{}{}",
             t.requests,
             t.bytes as f64 / 1e6,
             format_ms(t.load),
             format_ms(t.fetch),
+            format_ms(t.prepare),
             format_ms(t.encode),
             format_ms(t.score),
             format_ms(t.draw),

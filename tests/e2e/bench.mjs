@@ -260,13 +260,13 @@ function timeLocationQuery({ lat, lon, timeoutMs }) {
 
 /**
  * Parses the status line, e.g. `dataset: 24 requests, 82.9 MB in 2100 ms · query: fetch 12 ms ·
- * encode 9 ms · score 145 ms · draw 112 ms · …`, into milliseconds per stage (`load` is the
+ * prepare – · encode 9 ms · score 145 ms · draw 112 ms · …`, into milliseconds per stage (`load` is the
  * dataset) and the app's own request and byte counts.
  * Stages shown as "–" are missing from the result.
  */
 function parseStatusLine(text) {
   const stages = {};
-  for (const match of text.matchAll(/\b(fetch|encode|score|draw) (\d+(?:\.\d+)?) ms/g)) {
+  for (const match of text.matchAll(/\b(fetch|prepare|encode|score|draw) (\d+(?:\.\d+)?) ms/g)) {
     stages[`${match[1]}Ms`] = Number(match[2]);
   }
   const load = /MB in (\d+(?:\.\d+)?) ms/.exec(text);

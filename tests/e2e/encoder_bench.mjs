@@ -9,8 +9,8 @@
 // The script writes a checkpoint per model with random f16 values under the real key names of
 // the towers it runs (tests/fixtures/encoders/*/full_keys.json) and indexes the three example images with it
 // (`eee index`). It serves the dataset and the app on 127.0.0.1 and runs N + 1 text and N + 1
-// image queries in each browser. It reads the encode time from the status line: tokenising or
-// preprocessing, the tower, and reading the embedding back. The first query of each kind also
+// image queries in each browser. It reads two times from the status line: "prepare" (tokenising
+// or preprocessing) and "encode" (the tower and reading the embedding back). The first query of each kind also
 // compiles the GPU kernels, so it is reported apart from the median of the others. Prints a
 // Markdown table and writes tests/e2e/artifacts/encoder_bench.json.
 
@@ -134,10 +134,10 @@ async function main() {
     const report = { runs, chromium, cpu: os.cpus()[0]?.model, cores: os.cpus().length, results };
     await writeFile(artifactPath('encoder_bench.json'), `${JSON.stringify(report, null, 2)}\n`);
     console.log(`Full-size towers with random f16 weights; Chromium ${chromium}; ${report.cores} × ${report.cpu}\n`);
-    console.log('| model | tower | device | first query | median of next ' + runs + ' |');
-    console.log('|---|---|---|---|---|');
+    console.log('| model | tower | device | encode: first query | encode: median of next ' + runs + ' | prepare: median |');
+    console.log('|---|---|---|---|---|---|');
     for (const row of results) {
-      console.log(`| ${row.model} | ${row.tower} | ${row.device} | ${row.first} ms | ${row.median} ms (${row.rest.join(', ')}) |`);
+      console.log(`| ${row.model} | ${row.tower} | ${row.device} | ${row.first} ms | ${row.median} ms (${row.rest.join(', ')}) | ${row.prepareMedian} ms |`);
     }
   } finally {
     for (const server of servers) {
@@ -149,10 +149,11 @@ async function main() {
 
 /**
  * Runs `runs + 1` queries started by `submit(i)`, which returns what the results heading will
- * name, and reads each encode time from the status line.
+ * name, and reads each prepare and encode time from the status line.
  */
 async function timeQueries(page, runs, submit) {
   const times = [];
+  const prepare = [];
   for (let i = 0; i <= runs; i++) {
     const named = await submit(i);
     await page.waitForFunction(
@@ -170,10 +171,11 @@ async function timeQueries(page, runs, submit) {
       throw new Error(`no encode time in the status line: ${status}`);
     }
     times.push(Number(encode[1]));
+    prepare.push(Number(status.match(/prepare (\d+) ms/)?.[1]));
   }
+  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const rest = times.slice(1);
-  const sorted = [...rest].sort((a, b) => a - b);
-  return { first: times[0], median: sorted[Math.floor(sorted.length / 2)], rest };
+  return { first: times[0], median: median(rest), rest, prepareMedian: median(prepare.slice(1)) };
 }
 
 /** Writes the checkpoint, the card, the tokenizer and the index of `model` under `dir/model`;

@@ -250,11 +250,12 @@ pub(super) async fn embed_query(state: State, query: &Query, timings: &mut Timin
         let (result, label) = match (query, &image) {
             (Query::Text(text), _) => {
                 let (encoder, label) = text_encoder(state).await?;
-                (timed(timings, started, encoder.embed(text)).await, label)
+                let encoder = &encoder;
+                (timed(timings, started, || encoder.tokenize(text), |ids| async move { encoder.embed_ids(&ids).await }).await, label)
             }
             (_, Some((_, image))) => {
                 let (encoder, label) = image_encoder(state).await?;
-                (timed(timings, started, encoder.embed(image)).await, label)
+                (timed(timings, started, || encoder.prepare(image), |input| encoder.embed_prepared(input)).await, label)
             }
             _ => unreachable!("only text and image queries get here"),
         };
@@ -275,11 +276,18 @@ pub(super) async fn embed_query(state: State, query: &Query, timings: &mut Timin
     }
 }
 
-/// Records the fetch time since `started`, then awaits `embedding` and records its encode time.
-async fn timed<T>(timings: &mut Timings, started: f64, embedding: impl std::future::Future<Output = T>) -> T {
+/// Records the fetch time since `started`, then runs `prepare` (tokenising or preprocessing)
+/// and the tower, `encode`, and records the time of each.
+async fn timed<P, F>(timings: &mut Timings, started: f64, prepare: impl FnOnce() -> Result<P, QueryError>, encode: impl FnOnce(P) -> F) -> Result<Vec<f32>, QueryError>
+where
+    F: std::future::Future<Output = Result<Vec<f32>, QueryError>>,
+{
     timings.fetch = Some(now_ms() - started);
+    let prepare_started = now_ms();
+    let input = prepare();
+    timings.prepare = Some(now_ms() - prepare_started);
     let encode_started = now_ms();
-    let result = embedding.await;
+    let result = encode(input?).await;
     timings.encode = Some(now_ms() - encode_started);
     result
 }

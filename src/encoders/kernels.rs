@@ -321,7 +321,7 @@ pub fn map_on_host<const D: usize>(x: Tensor<D>, kernel: impl FnOnce(&mut [f32])
     Tensor::from_data(TensorData::new(values, shape), &device)
 }
 
-/// The tensor's values as f32, row-major.
+/// Returns the tensor's values as f32, row-major.
 pub fn host_values<const D: usize>(x: Tensor<D>) -> Vec<f32> {
     match x.into_data().convert::<f32>().try_into_vec::<f32>() {
         Ok(values) => values,
@@ -330,7 +330,7 @@ pub fn host_values<const D: usize>(x: Tensor<D>) -> Vec<f32> {
     }
 }
 
-/// Whether `device` is burn's ndarray (CPU) device, where the kernels above replace burn's
+/// Returns whether `device` is burn's ndarray (CPU) device, where the kernels above replace burn's
 /// element-wise operations.
 pub fn runs_on_host(device: &Device) -> bool {
     #[allow(deprecated)] // ndarray is the CPU backend this crate uses
@@ -342,13 +342,13 @@ pub fn runs_on_host(device: &Device) -> bool {
 mod tests {
     use super::*;
 
-    /// Every f32 step of 2⁻¹² on [−6, 6], plus the special values.
+    /// Returns every f32 step of 2⁻¹² on [−6, 6].
     fn grid() -> Vec<f32> {
         (-6 * 4096..=6 * 4096).map(|i| i as f32 / 4096.0).collect()
     }
 
     #[test]
-    fn erf_is_within_four_tenths_of_a_millionth_of_libm() {
+    fn erf_matches_libm() {
         let worst = grid().into_iter().map(|x| (f64::from(erf(x)) - libm::erf(f64::from(x))).abs()).fold(0.0, f64::max);
         assert!(worst < 4e-7, "largest error {worst:e}");
         assert_eq!(erf(0.0), 0.0);
@@ -421,7 +421,7 @@ mod tests {
     }
 
     #[test]
-    fn softmax_matches_f64_with_and_without_the_causal_mask() {
+    fn softmax_matches_f64() {
         // Two squares of 33 × 33 logits, as two heads.
         let length = 33;
         let inputs: Vec<f32> = (0..2 * length * length).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();

@@ -219,9 +219,10 @@ impl Block {
         x + scale(transformed, &self.layer_scale2)
     }
 
-    /// The same on the CPU with the residual stream kept as host values: a tensor that is
-    /// still referenced (the stream, which the residual adds need) can only be read back by an
-    /// element-by-element copy on burn's ndarray backend, which cost more than the LayerNorms.
+    /// Runs the block on the CPU with the residual stream kept as host values. On burn's
+    /// ndarray backend a tensor that is still referenced, as the stream is for the residual
+    /// adds, can only be read back by an element-by-element copy, which cost more than the
+    /// LayerNorms themselves.
     fn forward_on_host(&self, x: Tensor<3>, causal: bool) -> Tensor<3> {
         let (device, shape) = (x.device(), x.shape());
         let as_tensor = |values: Vec<f32>| Tensor::<3>::from_data(TensorData::new(values, shape.clone()), &device);

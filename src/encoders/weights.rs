@@ -113,7 +113,7 @@ impl<'a> TensorFile<'a> {
     }
 }
 
-/// A burn `Linear` from a PyTorch weight `[d_output, d_input]` (row-major values) and bias.
+/// Builds a burn `Linear` from a PyTorch weight `[d_output, d_input]` (row-major values) and bias.
 ///
 /// burn multiplies by a `[d_input, d_output]` weight. The transpose is stored contiguous: a
 /// transposed view would be copied, strided, by the CPU backend's matrix product on every call
@@ -162,7 +162,7 @@ mod layout_tests {
     }
 
     #[test]
-    fn linear_from_torch_computes_x_times_weight_transposed_plus_bias() {
+    fn linear_from_torch_matches_definition() {
         #[allow(deprecated)]
         let device = Device::ndarray();
         // weight [2 outputs, 3 inputs]

@@ -11,21 +11,24 @@ downloaded, because every model is built from a config object with random weight
 - dinov2: transformers' Dinov2Model with facebook/dinov2-large's architecture (ViT-L/14, a 37x37
   position grid interpolated to 16x16). Image tower: a 224x224 image to the mean of
   last_hidden_state over all 257 tokens [1, 1024].
-- siglip: transformers' SiglipVisionModel with the so400m/14 architecture. Image tower: a 384x384
-  image to pooler_output, the attention-pool head's output [1, 1152].
+- siglip: transformers' SiglipTextModel and SiglipVisionModel with the so400m/14 architecture.
+  Text tower: int64 ids [1, 64] to pooler_output, the projection head applied to the last
+  position [1, 1152]. SigLIP pads every prompt to 64 ids, so the text tower always runs 64
+  positions. Image tower: a 384x384 image to pooler_output, the attention-pool head's output
+  [1, 1152].
 
     pip install torch==2.15.0 open-clip-torch==3.3.0 transformers==5.25.0 onnx onnxscript onnxruntime
     python3 dev/bench_onnxruntime.py [RUNS] [--models farslip,dinov2,siglip] [--export-dir DIR [--skip-timing]]
 
 With --export-dir, the script keeps the models in DIR for tests/e2e/ort_web_bench.mjs (ONNX
 Runtime Web in headless Chromium): MODEL_TOWER.onnx (farslip_text.onnx, farslip_image.onnx,
-dinov2_image.onnx, siglip_image.onnx), each tower's input and its output from native ONNX Runtime
-as raw little-endian arrays (MODEL_TOWER_input.bin, MODEL_TOWER_output.bin), and manifest.json,
-which names the files, dtypes and shapes. manifest.json keeps the towers of an earlier export to
-DIR whose models this run does not export, so that each model can be exported in its own run. The
-f32 models take about 600 MB (farslip), 1.2 GB (dinov2) and 1.7 GB (siglip), so put DIR
-somewhere git ignores, such as tests/e2e/artifacts/onnx. --skip-timing leaves out the native
-timing and its JSON lines.
+dinov2_image.onnx, siglip_text.onnx, siglip_image.onnx), each tower's input and its output from
+native ONNX Runtime as raw little-endian arrays (MODEL_TOWER_input.bin, MODEL_TOWER_output.bin),
+and manifest.json, which names the files, dtypes and shapes. manifest.json keeps the towers of an
+earlier export to DIR whose models this run does not export, so that each model can be exported in
+its own run. The f32 models take about 600 MB (farslip), 1.2 GB (dinov2) and 3.5 GB (siglip:
+1.8 GB text, 1.7 GB image), so put DIR somewhere git ignores, such as tests/e2e/artifacts/onnx.
+--skip-timing leaves out the native timing and its JSON lines.
 """
 
 import argparse
@@ -44,7 +47,14 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 import numpy
 import onnxruntime
 import torch
-from transformers import Dinov2Config, Dinov2Model, SiglipVisionConfig, SiglipVisionModel
+from transformers import (
+    Dinov2Config,
+    Dinov2Model,
+    SiglipTextConfig,
+    SiglipTextModel,
+    SiglipVisionConfig,
+    SiglipVisionModel,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_encoder_fixtures as towers  # noqa: E402
@@ -79,6 +89,15 @@ class Dinov2MeanTokens(torch.nn.Module):
 
     def forward(self, images):
         return self.model(pixel_values=images).last_hidden_state.mean(dim=1)
+
+
+class SiglipTextPooled(torch.nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, ids):
+        return self.model(input_ids=ids).pooler_output
 
 
 class SiglipPooled(torch.nn.Module):
@@ -125,12 +144,24 @@ def build_dinov2() -> list:
 
 
 def build_siglip() -> list:
-    """Build the SigLIP so400m/14 vision model and return its image tower at 384x384."""
+    """Build the SigLIP so400m/14 text and vision models and return the text tower and the image tower at 384x384."""
+    # The vision weights and the image come from torch's seeded generator before the text weights,
+    # so the image tower's weights and input do not depend on the text tower.
     vision_config = SiglipVisionConfig(**towers.SIGLIP_SO400M_CONFIG["vision_config"])
-    model = SiglipVisionModel(vision_config).eval()
+    vision_model = SiglipVisionModel(vision_config).eval()
     size = vision_config.image_size
     images = torch.randn(1, 3, size, size)
-    return [Tower("image", SiglipPooled(model), "images", images)]
+
+    text_config = SiglipTextConfig(**towers.SIGLIP_SO400M_CONFIG["text_config"])
+    text_model = SiglipTextModel(text_config).eval()
+    # The 12-token row of siglip_token_ids: 11 random ids, then EOS and padding to 64. Any ids give
+    # the same timing, because the tower has no attention mask and always runs 64 positions.
+    id_rows = towers.siglip_token_ids(torch.Generator().manual_seed(SEED), text_config.vocab_size)
+    ids = id_rows[towers.SIGLIP_PROMPT_LENGTHS.index(12)].unsqueeze(0)
+    return [
+        Tower("text", SiglipTextPooled(text_model), "ids", ids),
+        Tower("image", SiglipPooled(vision_model), "images", images),
+    ]
 
 
 # The names that --models takes, each with the model description for the JSON lines and manifest.json
@@ -276,7 +307,7 @@ def main() -> None:
 
         for encoder in args.models:
             manifest_towers += export_model(encoder, args, out_dir)
-            # The DINOv2 and SigLIP models take 1.2 and 1.7 GB, so free each one before building the next.
+            # The DINOv2 and SigLIP models take 1.2 and 3.5 GB, so free each one before building the next.
             gc.collect()
 
         if args.export_dir is not None:

@@ -104,7 +104,7 @@ fn main() {
         }
         let weights = random_weights(&format!("tests/fixtures/encoders/{model}/full_keys.json"));
         // SigLIP's real 32,000-piece tokenizer is not available here; a SentencePiece model
-        // trained locally stands in. Its ids fit the table, and the tower always runs all 64
+        // trained locally is used instead. Its ids fit the table, and the tower always runs all 64
         // positions, so the time does not depend on which ids it gets.
         let tokenizer = match model {
             "farslip" => Some(clip_vocab.clone()),

@@ -2,9 +2,9 @@
 //!
 //! burn's ndarray backend builds GELU from five tensor operations and evaluates erf per element
 //! in f64 (`libm::erf`). These kernels make one pass over the values in f32 with branch-free
-//! arithmetic. Natively the compiler vectorises the loops; the app's wasm is built for size
-//! (`opt-level = "z"`), which turns the loop vectoriser off, so exact GELU has an explicit
-//! WebAssembly SIMD version. On the WebGPU device the encoders keep burn's own operations.
+//! arithmetic. Natively the compiler vectorises the loops. The app's wasm is built for size
+//! (`opt-level = "z"`), which turns the loop vectoriser off, so the loops also have explicit
+//! WebAssembly SIMD versions. On the WebGPU device the encoders keep burn's own operations.
 
 use burn::prelude::*;
 

@@ -204,7 +204,7 @@ impl ImageQueryEncoder {
         self.embed_prepared(input).await
     }
 
-    /// The card's preprocessing: the tower's input tensor on the encoder's device.
+    /// Runs the card's preprocessing and returns the tower's input tensor on the encoder's device.
     ///
     /// # Shapes
     /// - returns `[1, channels, size, size]`

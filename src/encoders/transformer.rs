@@ -74,6 +74,7 @@ impl Attention {
     fn attend(&self, queries: Tensor<3>, context: Tensor<3>, causal: bool) -> Tensor<3> {
         let [batch, query_length, d_model] = queries.dims();
         let [_, context_length, _] = context.dims();
+        debug_assert!(!causal || query_length == context_length, "the causal mask is for self-attention");
         let head_dim = d_model / self.heads;
         let split = |t: Tensor<3>, length: usize| t.reshape([batch, length, self.heads, head_dim]).swap_dims(1, 2);
 

@@ -14,12 +14,12 @@ BASEMAP := public/basemap/land-50m.json
 # open_clip's CLIP BPE merges (FarSLIP's tokenizer), taken from the open-clip-torch wheel.
 CLIP_VOCAB := public/vocab/bpe_simple_vocab_16e6.txt.gz
 
-.PHONY: serve test tools browser-deps build demo native-test e2e bench clean
+.PHONY: serve test tools browser-deps build demo native-test wasm-kernel-test e2e bench clean
 
 serve: tools build
 	$(EEE) serve --dir dist --address $(ADDRESS)
 
-test: tools browser-deps build native-test e2e
+test: tools browser-deps build native-test wasm-kernel-test e2e
 
 tools: node_modules/.package-lock.json
 	rustup target add wasm32-unknown-unknown
@@ -57,6 +57,13 @@ build: demo $(BASEMAP) $(CLIP_VOCAB)
 
 native-test: $(CLIP_VOCAB)
 	cargo test
+
+# The CPU kernels' tests on wasm32 with SIMD, where their explicit WebAssembly SIMD loops run,
+# in Node with wasm-bindgen-test-runner (installed with wasm-bindgen-cli).
+wasm-kernel-test: tools
+	cd tests/wasm-kernels && CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/wasm-kernels \
+		CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+		cargo test --locked --target wasm32-unknown-unknown
 
 e2e: $(EEE)
 	node tests/e2e/run.mjs --eee $(EEE) --dist dist

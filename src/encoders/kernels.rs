@@ -4,9 +4,9 @@
 //! in f64 (`libm::erf`). These kernels make one pass over the values in f32 with branch-free
 //! arithmetic. Natively the compiler vectorises the loops. The app's wasm is built for size
 //! (`opt-level = "z"`), which turns the loop vectoriser off, so the loops also have explicit
-//! WebAssembly SIMD versions. On the WebGPU device the encoders keep burn's own operations.
-
-use burn::prelude::*;
+//! WebAssembly SIMD versions, whose tests also run in Node (`make wasm-kernel-test`). The
+//! kernels work on slices: `transformer.rs` applies them to burn tensors on the CPU, and on the
+//! WebGPU device the encoders keep burn's own operations.
 
 /// erf(x) = x · P(x²) / Q(x²) on (−4, 4), fitted by `dev/fit_erf.py`; from ±4 on it is ±1, the
 /// nearest f32 (|erf(4) − 1| < 1.6e-8). The largest absolute error of this f32 evaluation is
@@ -310,34 +310,6 @@ mod simd128 {
     }
 }
 
-/// Applies `kernel` to the tensor's values on the host and returns a tensor of the same shape on
-/// the same device. On burn's ndarray backend a tensor that is not shared moves out and back
-/// without a copy.
-pub fn map_on_host<const D: usize>(x: Tensor<D>, kernel: impl FnOnce(&mut [f32])) -> Tensor<D> {
-    let device = x.device();
-    let shape = x.shape();
-    let mut values = host_values(x);
-    kernel(&mut values);
-    Tensor::from_data(TensorData::new(values, shape), &device)
-}
-
-/// Returns the tensor's values as f32, row-major.
-pub fn host_values<const D: usize>(x: Tensor<D>) -> Vec<f32> {
-    match x.into_data().convert::<f32>().try_into_vec::<f32>() {
-        Ok(values) => values,
-        // `convert` has just made the values f32, so this cannot fail.
-        Err(error) => unreachable!("f32 tensor data: {error:?}"),
-    }
-}
-
-/// Returns whether `device` is burn's ndarray (CPU) device, where the kernels above replace burn's
-/// element-wise operations.
-pub fn runs_on_host(device: &Device) -> bool {
-    #[allow(deprecated)] // ndarray is the CPU backend this crate uses
-    let cpu = Device::ndarray();
-    *device == cpu
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,7 +319,8 @@ mod tests {
         (-6 * 4096..=6 * 4096).map(|i| i as f32 / 4096.0).collect()
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn erf_matches_libm() {
         let worst = grid().into_iter().map(|x| (f64::from(erf(x)) - libm::erf(f64::from(x))).abs()).fold(0.0, f64::max);
         assert!(worst < 4e-7, "largest error {worst:e}");
@@ -358,7 +331,8 @@ mod tests {
     }
 
     /// The three activations against their definitions evaluated in f64.
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn activations_match_their_f64_definitions() {
         let inputs = grid();
         type Case = (fn(&mut [f32]), fn(f64) -> f64, f64);
@@ -385,7 +359,8 @@ mod tests {
         }
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn exp_is_within_a_few_steps_of_f64() {
         for x in (-100 * 1024..=88 * 1024).map(|i| i as f32 / 1024.0) {
             let expected = f64::from(x).exp();
@@ -420,7 +395,8 @@ mod tests {
             .collect()
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn softmax_matches_f64() {
         // Two squares of 33 × 33 logits, as two heads.
         let length = 33;
@@ -435,7 +411,8 @@ mod tests {
         }
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn layer_norm_matches_f64() {
         let width = 48;
         let values: Vec<f32> = (0..3 * width).map(|i| ((i * 53 % 97) as f32 - 40.0) / 3.0 + 10.0 * (i / width) as f32).collect();
@@ -453,26 +430,13 @@ mod tests {
         }
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn residual_add_with_and_without_layer_scale() {
         let mut stream = vec![1.0, 2.0, 3.0, 4.0];
         add_scaled_rows(&mut stream, &[10.0, 20.0, 30.0, 40.0], None);
         assert_eq!(stream, vec![11.0, 22.0, 33.0, 44.0]);
         add_scaled_rows(&mut stream, &[1.0, 1.0, 2.0, 2.0], Some(&[0.5, -1.0]));
         assert_eq!(stream, vec![11.5, 21.0, 34.0, 42.0]);
-    }
-
-    #[test]
-    fn host_map_keeps_shape_and_device() {
-        #[allow(deprecated)]
-        let device = Device::ndarray();
-        assert!(runs_on_host(&device));
-        let x = Tensor::<2>::from_data(TensorData::new(vec![-1.0f32, 0.0, 1.0, 2.0, 3.0, 4.0], [2, 3]), &device);
-        let y = map_on_host(x.clone(), gelu_erf_in_place);
-        assert_eq!(y.dims(), [2, 3]);
-        let expected = burn::tensor::activation::gelu(x).into_data().try_to_vec::<f32>().unwrap();
-        for (a, b) in y.into_data().try_to_vec::<f32>().unwrap().iter().zip(&expected) {
-            assert!((a - b).abs() < 1e-6, "{a} against {b}");
-        }
     }
 }

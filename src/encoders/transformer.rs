@@ -24,13 +24,13 @@ pub enum Activation {
 impl Activation {
     /// On the CPU one f32 pass ([`kernels`]); on WebGPU burn's operations.
     pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
-        if kernels::runs_on_host(&x.device()) {
+        if runs_on_host(&x.device()) {
             let kernel = match self {
                 Activation::Gelu => kernels::gelu_erf_in_place,
                 Activation::QuickGelu => kernels::quick_gelu_in_place,
                 Activation::GeluTanh => kernels::gelu_tanh_in_place,
             };
-            return kernels::map_on_host(x, kernel);
+            return map_on_host(x, kernel);
         }
         match self {
             Activation::Gelu => gelu(x),
@@ -38,6 +38,34 @@ impl Activation {
             Activation::GeluTanh => gelu_approximate(x),
         }
     }
+}
+
+/// Applies `kernel` to the tensor's values on the host and returns a tensor of the same shape on
+/// the same device. On burn's ndarray backend a tensor that is not shared moves out and back
+/// without a copy.
+pub fn map_on_host<const D: usize>(x: Tensor<D>, kernel: impl FnOnce(&mut [f32])) -> Tensor<D> {
+    let device = x.device();
+    let shape = x.shape();
+    let mut values = host_values(x);
+    kernel(&mut values);
+    Tensor::from_data(TensorData::new(values, shape), &device)
+}
+
+/// Returns the tensor's values as f32, row-major.
+pub fn host_values<const D: usize>(x: Tensor<D>) -> Vec<f32> {
+    match x.into_data().convert::<f32>().try_into_vec::<f32>() {
+        Ok(values) => values,
+        // `convert` has just made the values f32, so this cannot fail.
+        Err(error) => unreachable!("f32 tensor data: {error:?}"),
+    }
+}
+
+/// Returns whether `device` is burn's ndarray (CPU) device, where the [`kernels`] replace burn's
+/// element-wise operations.
+pub fn runs_on_host(device: &Device) -> bool {
+    #[allow(deprecated)] // ndarray is the CPU backend this crate uses
+    let cpu = Device::ndarray();
+    *device == cpu
 }
 
 /// Multi-head self-attention with separate query, key and value projections.
@@ -84,9 +112,9 @@ impl Attention {
 
         let logits = q.matmul(k.swap_dims(2, 3));
         let scale = 1.0 / (head_dim as f64).sqrt();
-        let weights = if kernels::runs_on_host(&logits.device()) {
+        let weights = if runs_on_host(&logits.device()) {
             // One pass: scale, causal mask and softmax.
-            kernels::map_on_host(logits, |values| kernels::softmax_rows_in_place(values, context_length, scale as f32, causal))
+            map_on_host(logits, |values| kernels::softmax_rows_in_place(values, context_length, scale as f32, causal))
         } else {
             let mut logits = logits.mul_scalar(scale);
             if causal {
@@ -123,15 +151,15 @@ impl LayerNorm {
     /// # Shapes
     /// - `x`: `[..., width]` → `[..., width]`
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        if kernels::runs_on_host(&x.device()) {
-            return kernels::map_on_host(x, |values| self.apply_on_host(values));
+        if runs_on_host(&x.device()) {
+            return map_on_host(x, |values| self.apply_on_host(values));
         }
         burn::tensor::module::layer_norm(x, self.gamma.val(), Some(self.beta.val()), self.epsilon)
     }
 
     /// Normalises rows of host values in place.
     fn apply_on_host(&self, values: &mut [f32]) {
-        let (gamma, beta) = (kernels::host_values(self.gamma.val()), kernels::host_values(self.beta.val()));
+        let (gamma, beta) = (host_values(self.gamma.val()), host_values(self.beta.val()));
         kernels::layer_norm_rows_in_place(values, &gamma, &beta, self.epsilon as f32);
     }
 }
@@ -207,7 +235,7 @@ impl Block {
     /// # Shapes
     /// - `x`: `[batch, seq_length, d_model]` → `[batch, seq_length, d_model]`
     pub fn forward(&self, x: Tensor<3>, causal: bool) -> Tensor<3> {
-        if kernels::runs_on_host(&x.device()) {
+        if runs_on_host(&x.device()) {
             return self.forward_on_host(x, causal);
         }
         let scale = |t: Tensor<3>, gamma: &Option<Param<Tensor<1>>>| match gamma {
@@ -227,17 +255,17 @@ impl Block {
     fn forward_on_host(&self, x: Tensor<3>, causal: bool) -> Tensor<3> {
         let (device, shape) = (x.device(), x.shape());
         let as_tensor = |values: Vec<f32>| Tensor::<3>::from_data(TensorData::new(values, shape.clone()), &device);
-        let gamma = |scale: &Option<Param<Tensor<1>>>| scale.as_ref().map(|gamma| kernels::host_values(gamma.val()));
+        let gamma = |scale: &Option<Param<Tensor<1>>>| scale.as_ref().map(|gamma| host_values(gamma.val()));
 
-        let mut stream = kernels::host_values(x);
+        let mut stream = host_values(x);
         let mut normalised = stream.clone();
         self.norm1.apply_on_host(&mut normalised);
-        let attended = kernels::host_values(self.attention.forward(as_tensor(normalised), causal));
+        let attended = host_values(self.attention.forward(as_tensor(normalised), causal));
         kernels::add_scaled_rows(&mut stream, &attended, gamma(&self.layer_scale1).as_deref());
 
         let mut normalised = stream.clone();
         self.norm2.apply_on_host(&mut normalised);
-        let transformed = kernels::host_values(self.mlp.forward(as_tensor(normalised)));
+        let transformed = host_values(self.mlp.forward(as_tensor(normalised)));
         kernels::add_scaled_rows(&mut stream, &transformed, gamma(&self.layer_scale2).as_deref());
         as_tensor(stream)
     }
@@ -399,4 +427,23 @@ pub fn bicubic_resize(planes: &[f32], channels: usize, (height, width): (usize, 
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_map_keeps_shape_and_device() {
+        #[allow(deprecated)]
+        let device = Device::ndarray();
+        assert!(runs_on_host(&device));
+        let x = Tensor::<2>::from_data(TensorData::new(vec![-1.0f32, 0.0, 1.0, 2.0, 3.0, 4.0], [2, 3]), &device);
+        let y = map_on_host(x.clone(), kernels::gelu_erf_in_place);
+        assert_eq!(y.dims(), [2, 3]);
+        let expected = burn::tensor::activation::gelu(x).into_data().try_to_vec::<f32>().unwrap();
+        for (a, b) in y.into_data().try_to_vec::<f32>().unwrap().iter().zip(&expected) {
+            assert!((a - b).abs() < 1e-6, "{a} against {b}");
+        }
+    }
 }

@@ -330,7 +330,7 @@ mod tests {
         assert_eq!(erf(f32::NEG_INFINITY), -1.0);
     }
 
-    /// The three activations against their definitions evaluated in f64.
+    /// Checks the three activations against their definitions evaluated in f64.
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn activations_match_their_f64_definitions() {
